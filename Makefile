@@ -1,0 +1,78 @@
+# pmu-rs: Rust-for-Linux perf PMUs that survive unbind.
+#
+# The two commands:    make demo    make check
+# See README.md for the rest. Every target sets itself up on first use.
+
+H := harness
+
+.PHONY: all setup base tree config build lint rustdoc check demo shell \
+	kselftest report bump fmt clean distclean help
+
+all: help
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## setup      install the toolchain, QEMU and virtme-ng (idempotent)
+setup:
+	@sh $(H)/setup.sh
+
+## base       fetch and verify the pinned base kernel (base.lock)
+base: setup
+	@sh $(H)/base.sh
+
+## tree       assemble base + patches/ + overlay in the cache
+tree: base
+	@sh $(H)/tree.sh
+
+config: tree
+	@sh $(H)/config.sh
+
+## build      build the test kernel (KASAN, lockdep) and the kselftests
+build: config
+	@sh $(H)/build.sh
+
+## lint       rustfmt and checkpatch --strict (clippy runs in build)
+lint: tree
+	@sh $(H)/lint.sh
+
+## rustdoc    build the kernel crate's docs; warnings in our code fail
+rustdoc: build
+	@sh $(H)/rustdoc.sh
+
+## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
+check: lint build rustdoc
+	@sh $(H)/boot.sh check.sh && sh $(H)/report.sh
+
+## report     print the table of the last check run again
+report:
+	@sh $(H)/report.sh
+
+## demo       boot the test kernel and run the showcase
+demo: build
+	@sh $(H)/boot.sh demo.sh
+
+## shell      boot the test kernel with a shell in the guest
+shell: build
+	@sh $(H)/shell.sh
+
+## kselftest  T=target[:test] boot and run one kselftest target or test
+kselftest: build
+	@test -n "$(T)" || { echo "usage: make kselftest T=perf_events[:mmap]"; exit 2; }
+	@sh $(H)/boot.sh check.sh only "$(T)" && sh $(H)/report.sh
+
+## bump       move base.lock to the newest 7.3.y served, once check passes on it
+bump:
+	@sh $(H)/bump.sh
+
+## fmt        rustfmt the overlay's Rust files in place
+fmt: tree
+	@sh $(H)/lint.sh fmt
+
+## clean      drop the build directories (the next build is cold)
+clean:
+	rm -rf "$${PMU_RS_CACHE:-$$HOME/.cache/pmu-rs}/build"
+
+## distclean  drop the whole cache: downloads, trees, builds, tools
+distclean:
+	rm -rf "$${PMU_RS_CACHE:-$$HOME/.cache/pmu-rs}"

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Build the kernel and modules (CLIPPY=1, so clippy lints every Rust
+# object), then the kselftests the guest runs. Fails on any compiler or
+# clippy warning in the overlay's files; on a build error, shows the
+# failing file and its diagnostics.
+set -eu
+. "$(dirname "$0")/env.sh"
+
+log=$BUILD/.pmu-rs-build.log
+say "building the $FLAVOUR kernel in $BUILD (cold: ~15 min, warm: seconds)"
+start=$(date +%s)
+set +e
+$KMAKE -j"$JOBS" CLIPPY=1 all 2>&1 | tee "$log" | awk '
+	/^  [A-Z]/ { n++; last = $0 }
+	n && n % 250 == 0 && last != shown { printf "  ... %d steps, at:%s\n", n, substr(last, 2); shown = last; fflush() }
+	/error|Error/ { print; fflush() }
+	END { printf "  %d build steps\n", n }' >&2
+rc=$(sed -n '$p' "$log" | grep -q 'Error' && echo 1 || echo 0)
+set -e
+grep -q '\*\*\* \[' "$log" && rc=1
+if [ "$rc" != 0 ]; then
+	echo "---- failing files:" >&2
+	grep -E '^[^ ]+:[0-9]+:[0-9]+: error|^error(\[E[0-9]+\])?:|^ *--> ' "$log" | head -n 20 >&2
+	echo "---- end of the build log ($log):" >&2
+	tail -n 25 "$log" >&2
+	die "kernel build failed"
+fi
+
+# Warnings (rustc, clippy, clang) located in our overlay files fail the run.
+# Each offending file is touched in the tree so that the next build sees
+# the warning again instead of reusing the object.
+ours=$(cd "$REPO" && for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -type f; done | sort)
+if [ -n "$ours" ]; then
+	hits=$(grep -E '^ *--> [^ ]+:[0-9]+|^[^ ]+:[0-9]+:[0-9]+: warning' "$log" |
+		sed -E 's/^ *--> //; s/:[0-9]+.*//; s|^\.\./\.\./src/linux/||; s|^'"$SRC"'/||' |
+		sort -u | grep -xF "$ours" || true)
+	if [ -n "$hits" ]; then
+		grep -B3 -A12 -E 'warning' "$log" | grep -B3 -A12 -F "$hits" >&2 || true
+		for f in $hits; do touch "$SRC/$f"; done
+		die "warnings in our code: $(echo $hits)"
+	fi
+fi
+say "kernel built in $(( $(date +%s) - start )) s"
+
+say "building kselftests"
+$KMAKE -s -j"$JOBS" TARGETS="$(cat "$REPO/harness/kselftests")" \
+	kselftest-install > "$BUILD/.pmu-rs-kselftest.log" 2>&1 ||
+	{ tail -n 30 "$BUILD/.pmu-rs-kselftest.log" >&2; die "kselftest build failed"; }

@@ -1,0 +1,29 @@
+# shellcheck shell=sh
+# Common settings for the harness scripts; sourced, never run.
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PMU_RS_CACHE=${PMU_RS_CACHE:-$HOME/.cache/pmu-rs}
+CACHE=$PMU_RS_CACHE
+SRC=$CACHE/src/linux			# assembled tree: pristine + patches + overlay
+FLAVOUR=${FLAVOUR:-test}		# kernel flavour, one build dir each
+BUILD=$CACHE/build/$FLAVOUR
+TOOLS=$CACHE/tools
+VENV=$CACHE/venv
+RUNS=$CACHE/runs
+
+# The overlay: repository directories that hold files at their kernel paths.
+OVERLAY_DIRS="Documentation drivers include kernel rust samples tools"
+
+PATH=$VENV/bin:$TOOLS/bin:$PATH
+export PATH
+
+# Kbuild variables for every make invocation on the tree.
+KMAKE="make -C $SRC O=$BUILD LLVM=-19 RUSTC=/usr/bin/rustc \
+RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt \
+CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$TOOLS/bin/bindgen \
+LIBCLANG_PATH=/usr/lib/llvm-19/lib"
+JOBS=${JOBS:-$(nproc)}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+warn() { printf '\033[1;33mWARNING: %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }

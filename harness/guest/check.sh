@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs inside the guest for `make check`: the harness self-test, the
+# kselftests, then a kmemleak scan. Results land in $RUN for the host to
+# report: kunit.log (boot dmesg with the KUnit KTAP), harness.tap,
+# kselftest.tap, kmemleak.txt, dmesg.txt and tainted.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+mount_debugfs
+taint_before=$(cat /proc/sys/kernel/tainted)
+dmesg > "$RUN/kunit.log"
+log "booted $(uname -r); KUnit ran at boot: $(grep -c '^\[[^]]*\]     ok \|^\[[^]]*\]     not ok ' "$RUN/kunit.log") test cases"
+
+ksft=$BUILD/kselftest/kselftest_install
+if [ "${3:-}" = only ]; then
+	# `make kselftest T=target[:test]`: just that, no harness self-test.
+	case "$4" in
+	*:*) sel="-t $4" ;;
+	*) sel="-c $4" ;;
+	esac
+	: > "$RUN/harness.tap"
+else
+	log "harness self-test: edu device and QMP hot-plug"
+	bash "$REPO/harness/guest/harness-selftest.sh" "$RUN" "$BUILD" > "$RUN/harness.tap" 2>&1
+	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
+	sel=
+	log "kselftests: $(tr '\n' ' ' < "$ksft/kselftest-list.txt")"
+fi
+(cd "$ksft" && ./run_kselftest.sh $sel) > "$RUN/kselftest.tap" 2>&1
+grep '^\(not \)\?ok [0-9]* selftests:' "$RUN/kselftest.tap" | sed 's/^/pmu-rs-guest:   /'
+
+log "kmemleak scan"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$RUN/kmemleak.txt"
+else
+	echo "kmemleak unavailable" > "$RUN/kmemleak.txt"
+fi
+
+dmesg > "$RUN/dmesg.txt"
+echo "$taint_before" > "$RUN/tainted.before"
+cat /proc/sys/kernel/tainted > "$RUN/tainted"
+touch "$RUN/guest.done"
+log "guest done"

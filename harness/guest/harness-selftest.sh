@@ -1,0 +1,44 @@
+#!/bin/bash
+# Self-test of the harness, run in the guest: the edu device is on a
+# hot-pluggable PCIe port and the host's QMP broker can unplug and replug
+# it. Prints KTAP through the kselftest helpers.
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+edu_devices() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] &&
+			echo "${d##*/}"
+	done
+}
+
+ktap_print_header
+ktap_set_plan 3
+
+dev=$(edu_devices)
+if [ "$(echo "$dev" | grep -c .)" = 1 ] &&
+   [ -d "/sys/bus/pci/devices/$dev/../" ] &&
+   grep -q . "/sys/bus/pci/slots/"*/address 2>/dev/null; then
+	ktap_test_pass "edu_on_hotplug_slot ($dev)"
+else
+	ktap_print_msg "edu devices: '$dev'; slots: $(ls /sys/bus/pci/slots 2>&1)"
+	ktap_test_fail "edu_on_hotplug_slot"
+fi
+
+resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')
+if echo "$resp" | grep -q '"return": {}' && wait_for '[ -z "$(edu_devices)" ]' 30; then
+	ktap_test_pass "qmp_hot_unplug"
+else
+	ktap_print_msg "QMP said: $resp; edu devices now: $(edu_devices)"
+	ktap_test_fail "qmp_hot_unplug"
+fi
+
+resp=$(host_qmp '{"execute":"device_add","arguments":{"driver":"edu","id":"edu0","bus":"pmu_rp0"}}')
+if echo "$resp" | grep -q '"return": {}' && wait_for '[ -n "$(edu_devices)" ]' 30; then
+	ktap_test_pass "qmp_hot_replug ($(edu_devices))"
+else
+	ktap_print_msg "QMP said: $resp; edu devices now: $(edu_devices)"
+	ktap_test_fail "qmp_hot_replug"
+fi
+
+ktap_finished

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Lints that need no kernel build: rustfmt on every overlay .rs file,
+# checkpatch --strict on every overlay C file and on every patch.
+# (Clippy runs inside the build, CLIPPY=1; rustdoc in harness/rustdoc.sh.)
+set -eu
+. "$(dirname "$0")/env.sh"
+cd "$REPO"
+
+rs=$(for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -name '*.rs'; done | sort)
+rustfmt="/usr/bin/rustfmt --edition 2021 --config-path $SRC/.rustfmt.toml"
+if [ "${1:-}" = fmt ]; then
+	[ -z "$rs" ] || $rustfmt $rs
+	exit 0
+fi
+
+fail=0
+if [ -n "$rs" ]; then
+	if $rustfmt --check $rs; then
+		echo "  OK    rustfmt ($(echo "$rs" | wc -l) files)"
+	else
+		echo "  FAIL  rustfmt: run 'make fmt'"; fail=1
+	fi
+fi
+
+cp="$SRC/scripts/checkpatch.pl --strict --quiet --no-summary --show-types"
+c=$(for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -name '*.[ch]'; done | sort)
+for f in $c; do
+	if (cd "$SRC" && $cp -f "$f"); then echo "  OK    checkpatch $f"
+	else echo "  FAIL  checkpatch $f"; fail=1; fi
+done
+for p in $(grep -v '^[[:space:]]*\(#\|$\)' series || true); do
+	if (cd "$SRC" && $cp "$REPO/patches/$p"); then echo "  OK    checkpatch patches/$p"
+	else echo "  FAIL  checkpatch patches/$p"; fail=1; fi
+done
+[ "$fail" = 0 ] || die "lint failed"
