@@ -13,12 +13,11 @@ set +e
 $KMAKE -j"$JOBS" CLIPPY=1 all 2>&1 | tee "$log" | awk '
 	/^  [A-Z]/ { n++; last = $0 }
 	n && n % 250 == 0 && last != shown { printf "  ... %d steps, at:%s\n", n, substr(last, 2); shown = last; fflush() }
-	/error|Error/ { print; fflush() }
+	/: error[: ]|^error(\[E[0-9]+\])?:|\*\*\* \[/ { print; fflush() }
 	END { printf "  %d build steps\n", n }' >&2
-rc=$(sed -n '$p' "$log" | grep -q 'Error' && echo 1 || echo 0)
 set -e
-grep -q '\*\*\* \[' "$log" && rc=1
-if [ "$rc" != 0 ]; then
+# (no pipefail in POSIX sh: make's failure is read back from its log)
+if grep -q '\*\*\* \[' "$log"; then
 	echo "---- failing files:" >&2
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: error|^error(\[E[0-9]+\])?:|^ *--> ' "$log" | head -n 20 >&2
 	echo "---- end of the build log ($log):" >&2
@@ -29,7 +28,7 @@ fi
 # Warnings (rustc, clippy, clang) located in our overlay files fail the run.
 # Each offending file is touched in the tree so that the next build sees
 # the warning again instead of reusing the object.
-ours=$(cd "$REPO" && for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -type f; done | sort)
+ours=$(overlay_files)
 if [ -n "$ours" ]; then
 	hits=$(grep -E '^ *--> [^ ]+:[0-9]+|^[^ ]+:[0-9]+:[0-9]+: warning' "$log" |
 		sed -E 's/^ *--> //; s/:[0-9]+.*//; s|^\.\./\.\./src/linux/||; s|^'"$SRC"'/||' |

@@ -27,3 +27,10 @@ JOBS=${JOBS:-$(nproc)}
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf '\033[1;33mWARNING: %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# The overlay's files (relative paths), sorted; extra args filter `find`.
+overlay_files() {
+	(cd "$REPO" && for d in $OVERLAY_DIRS; do
+		if [ -d "$d" ]; then find "$d" -type f ! -name '*~' ! -name '.*.sw?' "$@"; fi
+	done | sort)
+}

@@ -6,7 +6,7 @@ set -eu
 . "$(dirname "$0")/env.sh"
 cd "$REPO"
 
-rs=$(for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -name '*.rs'; done | sort)
+rs=$(overlay_files -name '*.rs')
 rustfmt="/usr/bin/rustfmt --edition 2021 --config-path $SRC/.rustfmt.toml"
 if [ "${1:-}" = fmt ]; then
 	[ -z "$rs" ] || $rustfmt $rs
@@ -23,7 +23,7 @@ if [ -n "$rs" ]; then
 fi
 
 cp="$SRC/scripts/checkpatch.pl --strict --quiet --no-summary --show-types"
-c=$(for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -name '*.[ch]'; done | sort)
+c=$(overlay_files -name '*.[ch]')
 for f in $c; do
 	if (cd "$SRC" && $cp -f "$f"); then echo "  OK    checkpatch $f"
 	else echo "  FAIL  checkpatch $f"; fail=1; fi

@@ -91,8 +91,8 @@ fi
 } > "$RUN/report.raw"
 set +e
 awk -v run="$RUN" '
-	/^S / { printf "  %-46s %5s %5s %5s\n", $2, $3, $4, $5 }
-	/^R / { printf "    %-6s %s\n", toupper($2), $3 }
+	/^S / { printf "  %-46s %5s %5s %5s\n", $2, $3, $4, $5; next }
+	/^R / { printf "    %-6s %s\n", toupper($2), $3; next }
 	/^T / { p += $2; f += $3; s += $4; next }
 	/^C / { r = $2; sub(/^C [a-z]+ /, ""); printf "  %-6s %s\n", toupper(r), $0
 		if (r == "pass") p++; else if (r == "fail") f++; else s++; next }

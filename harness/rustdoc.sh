@@ -5,8 +5,8 @@ set -eu
 
 log=$BUILD/.pmu-rs-rustdoc.log
 say "rustdoc"
-$KMAKE -j"$JOBS" rustdoc > "$log" 2>&1 || { tail -n 30 "$log" >&2; die "make rustdoc failed"; }
-ours=$(cd "$REPO" && for d in $OVERLAY_DIRS; do [ -d "$d" ] && find "$d" -name '*.rs'; done)
+$KMAKE -j"$JOBS" CLIPPY=1 rustdoc > "$log" 2>&1 || { tail -n 30 "$log" >&2; die "make rustdoc failed"; }
+ours=$(overlay_files -name '*.rs')
 hits=$(grep -E '^ *--> ' "$log" | sed -E 's/^ *--> //; s/:[0-9]+.*//; s|^'"$SRC"'/||' |
 	sort -u | grep -xF "$ours" || true)
 if [ -n "$hits" ]; then

@@ -10,5 +10,5 @@ accel=--disable-kvm
 say "QMP socket: $RUN/qmp.sock (e.g. socat - UNIX-CONNECT:$RUN/qmp.sock)"
 exec vng --run "$BUILD" --disable-microvm $accel --cpus "${CPUS:-2}" \
 	--memory "${MEMORY:-3G}" --append "no5lvl" --rwdir "$RUN" --cwd "$REPO" \
-	--qemu-opts "-device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
+	--qemu-opts="-device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 -qmp unix:$RUN/qmp.sock,server=on,wait=off"

@@ -20,7 +20,7 @@ if [ "$(cat "$SRC/.pmu-rs-base" 2>/dev/null)" != "$USED_VERSION" ]; then
 fi
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/pmu-rs-stage.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "$stage.overlay"' EXIT
 
 # 1. The patch series, applied to copies of just the files it touches.
 patches=$(grep -v '^[[:space:]]*\(#\|$\)' "$REPO/series" || true)
@@ -40,17 +40,16 @@ done
 rm -f "$stage.log"
 
 # 2. The overlay: new files at their kernel paths.
+overlay_files > "$stage.overlay"
 cd "$REPO"
-for d in $OVERLAY_DIRS; do
-	[ -d "$d" ] || continue
-	find "$d" -type f ! -name '*~' ! -name '.*.sw?'
-done | while read -r f; do
+while read -r f; do
 	[ -e "$pristine/$f" ] &&
 		die "overlay file $f shadows an upstream file; change it with a patch instead"
 	[ -e "$stage/$f" ] && die "overlay file $f is also created by a patch"
 	mkdir -p "$stage/$(dirname "$f")"
 	cp "$f" "$stage/$f"
-done
+done < "$stage.overlay"
+rm -f "$stage.overlay"
 
 # 3. Sync the stage into the tree, touching only what changed.
 (cd "$stage" && find . -type f | sed 's|^\./||' | sort) > "$manifest.new"

@@ -12,16 +12,15 @@ log() { echo "pmu-rs-guest: $*"; }
 
 # Ask the host to send one QMP command (JSON) to QEMU; prints the replies.
 host_qmp() {
-	n=$(date +%s%N)
-	echo "$1" > "$RUN/host/$n.tmp"
-	mv "$RUN/host/$n.tmp" "$RUN/host/$n.req"
-	i=0
-	while [ ! -f "$RUN/host/$n.resp" ]; do
-		i=$((i + 1))
-		[ $i -lt 300 ] || { echo "host did not answer QMP request $n" >&2; return 1; }
-		sleep 0.1
+	for p in /sys/class/virtio-ports/*; do
+		[ "$(cat "$p/name" 2>/dev/null)" = pmu-rs.host ] && port=/dev/${p##*/}
 	done
-	cat "$RUN/host/$n.resp"
+	[ -n "${port:-}" ] || { echo "no pmu-rs.host virtio-serial port" >&2; return 1; }
+	exec 9<> "$port"
+	echo "$1" >&9
+	IFS= read -r reply <&9
+	exec 9>&-
+	echo "$reply"
 }
 
 # Wait up to $2 seconds for the shell condition $1 to hold.
