@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Perf events as a PMU driver sees them.
+//!
+//! C header: [`include/linux/perf_event.h`](srctree/include/linux/perf_event.h)
+
+use crate::{bindings, types::Opaque};
+
+/// The `PERF_HES_*` state of an event's hardware counter (`event->hw.state`).
+///
+/// A counting driver sets [`HwState::STOPPED`] when its counter does not run and
+/// [`HwState::UPTODATE`] once `event->count` holds everything the counter counted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct HwState(u32);
+
+impl HwState {
+    /// The counter is stopped (`PERF_HES_STOPPED`).
+    pub const STOPPED: Self = Self(bindings::PERF_HES_STOPPED);
+    /// `event->count` is up to date with the counter (`PERF_HES_UPTODATE`).
+    pub const UPTODATE: Self = Self(bindings::PERF_HES_UPTODATE);
+    /// The counter is running and `event->count` may lag behind it.
+    pub const RUNNING: Self = Self(0);
+
+    /// Whether all flags of `other` are set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The raw `PERF_HES_*` bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::ops::BitOr for HwState {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// The `PERF_EF_*` flags perf passes to `add`, `del`, `start` and `stop`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EventFlags(u32);
+
+impl EventFlags {
+    /// `add`: start the counter right away (`PERF_EF_START`).
+    pub const START: Self = Self(bindings::PERF_EF_START);
+    /// `start`: reload the counter from `prev_count` (`PERF_EF_RELOAD`).
+    pub const RELOAD: Self = Self(bindings::PERF_EF_RELOAD);
+    /// `stop` and `del`: fold the counter into `event->count` (`PERF_EF_UPDATE`).
+    pub const UPDATE: Self = Self(bindings::PERF_EF_UPDATE);
+
+    pub(crate) const fn from_raw(flags: i32) -> Self {
+        Self(flags as u32)
+    }
+
+    /// Whether all flags of `other` are set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// A perf event (`struct perf_event`) handed to a PMU driver's callbacks.
+///
+/// The driver only ever gets `&Event` for the duration of a callback; the
+/// abstraction owns the per-event driver state (see
+/// [`Operations::EventData`](super::Operations::EventData)).
+///
+/// # Invariants
+///
+/// `self.0` is a valid, initialised `struct perf_event` whose `pmu` is a PMU
+/// registered through this module, for as long as the reference exists.
+#[repr(transparent)]
+pub struct Event(Opaque<bindings::perf_event>);
+
+impl Event {
+    /// Creates a reference to an [`Event`] from a valid pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `struct perf_event` for the lifetime `'a`, and its PMU must be
+    /// one registered through this module.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::perf_event) -> &'a Self {
+        // SAFETY: `Event` is `repr(transparent)` over the C struct; the caller guarantees that
+        // `ptr` is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::perf_event {
+        self.0.get()
+    }
+
+    fn attr(&self) -> &bindings::perf_event_attr {
+        // SAFETY: By the type invariant the event is valid, and `attr` does not change after
+        // the event has been allocated.
+        unsafe { &(*self.as_raw()).attr }
+    }
+
+    /// `perf_event_attr::type`: the PMU type the event was opened for.
+    pub(crate) fn attr_type(&self) -> u32 {
+        self.attr().type_
+    }
+
+    /// The `perf_event_attr::config` the user asked for.
+    pub fn config(&self) -> u64 {
+        self.attr().config
+    }
+
+    /// `perf_event_attr::config1`.
+    pub fn config1(&self) -> u64 {
+        // SAFETY: `config1` is a plain `u64` in an anonymous union of `u64`s.
+        unsafe { self.attr().__bindgen_anon_3.config1 }
+    }
+
+    /// `perf_event_attr::config2`.
+    pub fn config2(&self) -> u64 {
+        // SAFETY: `config2` is a plain `u64` in an anonymous union of `u64`s.
+        unsafe { self.attr().__bindgen_anon_4.config2 }
+    }
+
+    /// The CPU the event counts on, or `-1` for a per-task event on any CPU.
+    pub fn cpu(&self) -> i32 {
+        // SAFETY: By the type invariant the event is valid; `cpu` is set at allocation.
+        unsafe { (*self.as_raw()).cpu }
+    }
+
+    /// Whether the event samples (has a sample period or frequency).
+    pub fn is_sampling(&self) -> bool {
+        // SAFETY: `sample_period` and `sample_freq` share a `u64` union.
+        unsafe { self.attr().__bindgen_anon_1.sample_period != 0 }
+    }
+
+    /// Whether the event asks for a branch stack.
+    pub fn has_branch_stack(&self) -> bool {
+        self.attr().sample_type
+            & u64::from(bindings::perf_event_sample_format_PERF_SAMPLE_BRANCH_STACK)
+            != 0
+    }
+
+    /// Whether any `exclude_*` bit is set in the attributes.
+    pub fn has_exclude_flags(&self) -> bool {
+        let a = self.attr();
+        a.exclude_user() != 0
+            || a.exclude_kernel() != 0
+            || a.exclude_hv() != 0
+            || a.exclude_idle() != 0
+            || a.exclude_host() != 0
+            || a.exclude_guest() != 0
+    }
+
+    /// Whether the event is currently scheduled on its PMU (`PERF_EVENT_STATE_ACTIVE`).
+    pub fn is_active(&self) -> bool {
+        // SAFETY: By the type invariant the event is valid. `state` is an `int`-sized enum
+        // written by perf core under its context lock; a racy read is fine for this hint.
+        let state = unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).state) };
+        state == bindings::perf_event_state_PERF_EVENT_STATE_ACTIVE
+    }
+
+    /// The hardware state flags (`event->hw.state`).
+    pub fn hw_state(&self) -> HwState {
+        // SAFETY: By the type invariant the event is valid; `hw.state` is written only from the
+        // PMU callbacks, which perf core serialises per event.
+        HwState(unsafe { (*self.as_raw()).hw.state } as u32)
+    }
+
+    /// Sets the hardware state flags (`event->hw.state`).
+    pub fn set_hw_state(&self, state: HwState) {
+        // SAFETY: As in `hw_state`; the callbacks that call this are serialised per event.
+        unsafe { (*self.as_raw()).hw.state = state.0 as i32 };
+    }
+
+    /// The value of the event's count (`event->count`), without the child counts.
+    pub fn count(&self) -> u64 {
+        // SAFETY: By the type invariant the event is valid; `count` is a `local64_t`.
+        unsafe { bindings::local64_read(&raw mut (*self.as_raw()).count) }
+    }
+
+    /// Records `now`, a raw reading of a free-running counter, as the point the next
+    /// [`Event::update_count`] counts from (`hw.prev_count`).
+    pub fn set_prev_count(&self, now: u64) {
+        // SAFETY: By the type invariant the event is valid; `prev_count` is a `local64_t`.
+        unsafe { bindings::local64_set(&raw mut (*self.as_raw()).hw.prev_count, now) };
+    }
+
+    /// Folds the progress of a free-running counter into `event->count`.
+    ///
+    /// `read_counter` returns a fresh reading of the counter. The delta since the reading
+    /// stored in `hw.prev_count` is added to the event's count, and the new reading becomes the
+    /// previous one. If another caller (`read` racing with `stop`, say) moved `prev_count`
+    /// meanwhile, the counter is read again, so concurrent callers account disjoint parts of
+    /// the delta and nothing is counted twice or backwards. The counter is taken to wrap at 64
+    /// bits. Returns the delta this call accounted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::perf::Event;
+    /// use kernel::sync::atomic::{Atomic, Relaxed};
+    ///
+    /// fn read(event: &Event, busy_ns: &Atomic<u64>) {
+    ///     event.update_count(|| busy_ns.load(Relaxed));
+    /// }
+    /// ```
+    pub fn update_count(&self, read_counter: impl Fn() -> u64) -> u64 {
+        let ev = self.as_raw();
+        // SAFETY: By the type invariant the event is valid; `prev_count` and `count` are
+        // `local64_t`s that are only accessed through the `local64_*` primitives.
+        unsafe {
+            let prev_count = &raw mut (*ev).hw.prev_count;
+            let mut prev = bindings::local64_read(prev_count);
+            let now = loop {
+                let now = read_counter();
+                let seen = bindings::local64_cmpxchg(prev_count, prev, now);
+                if seen == prev {
+                    break now;
+                }
+                prev = seen;
+            };
+            let delta = now.wrapping_sub(prev);
+            bindings::local64_add(delta, &raw mut (*ev).count);
+            delta
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Performance monitoring units (PMUs) for perf events, safe against driver unbind.
+//!
+//! C header: [`include/linux/perf_event.h`](srctree/include/linux/perf_event.h)
+//!
+//! A PMU driver implements [`Operations`] and keeps a [`Registration`] for as long as its
+//! hardware is there, typically in its device's driver data. When the device is unbound,
+//! hot-unplugged or its module removed, dropping the registration folds the final counts into
+//! the open events, swaps the driver's callbacks for stubs that live in the kernel image and
+//! drops the driver's data; open events keep a valid handle that reads the final count. The
+//! `struct pmu` is freed when the last reference to it, the registration's or an event's, is
+//! gone. No callback of the driver needs an "is it still registered?" check.
+//!
+//! See `Documentation/rust/perf.rst` for the lifecycle and the errors perf users get.
+//!
+//! # Examples
+//!
+//! A PMU with one event, `ticks`, counting a driver-maintained counter:
+//!
+//! ```
+//! use kernel::perf::{self, Event, EventFlags, HwState, Operations, Options, Registration, Scope};
+//! use kernel::sync::atomic::{Atomic, Relaxed};
+//!
+//! kernel::pmu_attributes! {
+//!     static ATTRS = {
+//!         format: { "event" => "config:0-7" },
+//!         events: { "ticks" => "event=0x00" },
+//!     };
+//! }
+//!
+//! struct Ticks;
+//!
+//! #[vtable]
+//! impl Operations for Ticks {
+//!     type Data = Atomic<u64>;
+//!     type EventData = ();
+//!
+//!     fn event_init(_: &Atomic<u64>, event: &Event) -> Result {
+//!         if event.config() != 0 {
+//!             return Err(ENOENT);
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn add(ticks: &Atomic<u64>, event: &Event, (): &(), flags: EventFlags) -> Result {
+//!         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+//!         if flags.contains(EventFlags::START) {
+//!             Self::start(ticks, event, &(), flags);
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn del(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
+//!         Self::stop(ticks, event, &(), EventFlags::UPDATE);
+//!     }
+//!
+//!     fn start(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
+//!         event.set_prev_count(ticks.load(Relaxed));
+//!         event.set_hw_state(HwState::RUNNING);
+//!     }
+//!
+//!     fn stop(ticks: &Atomic<u64>, event: &Event, (): &(), flags: EventFlags) {
+//!         if event.hw_state().contains(HwState::STOPPED) {
+//!             return;
+//!         }
+//!         if flags.contains(EventFlags::UPDATE) {
+//!             event.update_count(|| ticks.load(Relaxed));
+//!         }
+//!         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+//!     }
+//!
+//!     fn read(ticks: &Atomic<u64>, event: &Event, (): &()) {
+//!         event.update_count(|| ticks.load(Relaxed));
+//!     }
+//! }
+//!
+//! let options = Options { name: c"doctest_ticks", scope: Scope::SystemWide, attributes: &ATTRS };
+//! let reg = Registration::<Ticks>::new(options, Atomic::new(0))?;
+//! assert!(reg.pmu_type() > 0);
+//!
+//! // A colon is reserved by perf tools.
+//! let bad = Options { name: c"doctest:ticks", scope: Scope::SystemWide, attributes: &ATTRS };
+//! assert_eq!(Registration::<Ticks>::new(bad, Atomic::new(0)).err(), Some(EINVAL));
+//!
+//! // Unbind: unregisters at once, whatever userspace holds open.
+//! drop(reg);
+//! # Ok::<(), Error>(())
+//! ```
+
+pub mod attr;
+mod event;
+mod pmu;
+
+#[cfg(CONFIG_RUST_PERF_KUNIT_TEST)]
+mod tests;
+
+pub use attr::AttributeGroups;
+pub use event::{Event, EventFlags, HwState};
+pub use pmu::{Operations, Options, Registration, Scope};
