@@ -22,6 +22,8 @@ if [ "${3:-}" = only ]; then
 else
 	log "harness self-test: edu device and QMP hot-plug"
 	bash "$REPO/harness/guest/harness-selftest.sh" "$RUN" "$BUILD" > /tmp/harness.tap 2>&1
+	log "sample: rust_pmu with perf stat and rmmod"
+	bash "$REPO/harness/guest/sample-rust-pmu.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
 	cp /tmp/harness.tap "$RUN/harness.tap"
 	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 	sel=
