@@ -5,7 +5,7 @@
 
 H := harness
 
-.PHONY: all setup base tree config build lint rustdoc check demo shell \
+.PHONY: all setup base tree config build lint rustdoc docs check demo shell \
 	kselftest report bump fmt clean distclean help
 
 all: help
@@ -40,8 +40,12 @@ lint: tree
 rustdoc: build
 	@sh $(H)/rustdoc.sh
 
+## docs       Sphinx build of Documentation/rust; warnings in our pages fail
+docs: tree
+	@sh $(H)/docs.sh
+
 ## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
-check: lint build rustdoc
+check: lint build rustdoc docs
 	@sh $(H)/boot.sh check.sh && sh $(H)/report.sh
 
 ## report     print the table of the last check run again
