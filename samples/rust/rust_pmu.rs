@@ -153,6 +153,7 @@ impl kernel::Module for RustPmu {
             name: c"rust_pmu",
             scope: Scope::SystemWide,
             attributes: &ATTRS,
+            parent: None,
         };
         let pmu = Registration::new(options, PmuData::new()?)?;
         pr_info!("registered PMU rust_pmu, type {}\n", pmu.pmu_type());

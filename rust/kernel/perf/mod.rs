@@ -75,12 +75,17 @@
 //!     }
 //! }
 //!
-//! let options = Options { name: c"doctest_ticks", scope: Scope::SystemWide, attributes: &ATTRS };
+//! let options = Options {
+//!     name: c"doctest_ticks",
+//!     scope: Scope::SystemWide,
+//!     attributes: &ATTRS,
+//!     parent: None,
+//! };
 //! let reg = Registration::<Ticks>::new(options, Atomic::new(0))?;
 //! assert!(reg.pmu_type() > 0);
 //!
 //! // A colon is reserved by perf tools.
-//! let bad = Options { name: c"doctest:ticks", scope: Scope::SystemWide, attributes: &ATTRS };
+//! let bad = Options { name: c"doctest:ticks", ..options };
 //! assert_eq!(Registration::<Ticks>::new(bad, Atomic::new(0)).err(), Some(EINVAL));
 //!
 //! // Unbind: unregisters at once, whatever userspace holds open.

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     bindings,
+    device::Device,
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
     ffi::c_int,
     module::this_module,
@@ -56,6 +57,7 @@ impl Scope {
 }
 
 /// What a PMU is called and how it shows up in sysfs.
+#[derive(Clone, Copy)]
 pub struct Options<'a> {
     /// The name under `/sys/bus/event_source/devices/`. It may not contain `:` (perf tools
     /// use it to separate the PMU name from modifiers) or `/`.
@@ -64,6 +66,9 @@ pub struct Options<'a> {
     pub scope: Scope,
     /// The `format/` and `events/` tables, from [`pmu_attributes!`](crate::pmu_attributes).
     pub attributes: &'static AttributeGroups,
+    /// The device the PMU belongs to, if any: the PMU's sysfs directory is created under it
+    /// (perf core's device holds a reference on it while the PMU is published).
+    pub parent: Option<&'a Device>,
 }
 
 /// The callbacks of a counting PMU driver.
@@ -719,7 +724,8 @@ impl<T: Operations> Registration<T> {
     {
         let data = KBox::<T::Data>::new_uninit(GFP_KERNEL)?.write_pin_init(data)?;
         let name = register_name(options.name)?;
-        let reg = Self::register(options.scope, options.attributes, name, data);
+        let parent = options.parent.map_or(ptr::null_mut(), Device::as_raw);
+        let reg = Self::register(options.scope, options.attributes, parent, name, data);
         if reg.is_err() {
             unregister_name(options.name);
         }
@@ -729,6 +735,7 @@ impl<T: Operations> Registration<T> {
     fn register(
         scope: Scope,
         attributes: &'static AttributeGroups,
+        parent: *mut bindings::device,
         name: CString,
         data: Pin<KBox<T::Data>>,
     ) -> Result<Self> {
@@ -738,11 +745,13 @@ impl<T: Operations> Registration<T> {
         let pmu = PmuObject::new(driver_ops, data_ptr.cast(), name, module)?;
 
         let raw = pmu.pmu.get();
-        // SAFETY: `raw` is zeroed and not shared yet. Every callback points into the kernel
+        // SAFETY: `raw` is zeroed and not shared yet; `parent` is NULL or a live device that
+        // perf core's device takes a reference on at registration. Every callback points into the kernel
         // image; `module` stays NULL so that events do not pin the driver module, which may go
         // as soon as the registration is dropped.
         unsafe {
             (*raw).attr_groups = attributes.as_raw();
+            (*raw).parent = parent;
             (*raw).capabilities =
                 (bindings::PERF_PMU_CAP_NO_INTERRUPT | bindings::PERF_PMU_CAP_NO_EXCLUDE) as i32;
             (*raw).scope = scope.as_raw();

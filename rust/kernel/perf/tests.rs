@@ -5,8 +5,9 @@
 #[macros::kunit_tests(rust_perf)]
 mod lifecycle {
     use crate::{
-        bindings,
+        bindings, device,
         error::from_err_ptr,
+        faux,
         perf::{Event, EventFlags, HwState, Operations, Options, Registration, Scope},
         prelude::*,
         sync::{
@@ -168,6 +169,7 @@ mod lifecycle {
             name,
             scope: Scope::SystemWide,
             attributes: &ATTRS,
+            parent: None,
         }
     }
 
@@ -264,6 +266,29 @@ mod lifecycle {
         drop(c);
         assert_eq!(probe.calls.load(Relaxed), calls);
         assert_eq!(probe.events_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// A PMU under a (faux) parent device: the parent can go after unregistration while a
+    /// counter is still open, as on hot-unplug.
+    #[test]
+    fn parent_device_can_go_after_unregistration() -> Result {
+        let probe = Probe::new()?;
+        let fdev = faux::Registration::new(c"rust_perf_test_parent", None)?;
+        let parent: &device::Device = fdev.as_ref().as_ref();
+        let reg = Registration::<TestPmu>::new(
+            Options {
+                parent: Some(parent),
+                ..options(c"rust_perf_test_parent")
+            },
+            TestData(probe.clone()),
+        )?;
+        let c = Counter::open(reg.pmu_type())?;
+        probe.tick(11);
+        drop(reg);
+        drop(fdev);
+        probe.tick(1);
+        assert_eq!(c.read(), 11);
         Ok(())
     }
 
