@@ -17,15 +17,7 @@ say "configuring the $FLAVOUR kernel"
 mkdir -p "$BUILD"
 (cd "$SRC" && vng --kconfig O="$BUILD" LLVM=-19 > "$BUILD/.pmu-rs-config.log" 2>&1) ||
 	{ tail -n 30 "$BUILD/.pmu-rs-config.log" >&2; die "vng --kconfig failed"; }
-set -- "$frag"
-if [ "$FLAVOUR" = bench ]; then
-	# Same fragment without the debug options: for benchmarks only.
-	sed -e '/^# Debugging/,/^$/d' "$frag" > "$BUILD/.pmu-rs-bench.config"
-	set -- "$BUILD/.pmu-rs-bench.config"
-	printf '%s\n' '# CONFIG_KASAN is not set' '# CONFIG_PROVE_LOCKING is not set' \
-		'# CONFIG_DEBUG_KMEMLEAK is not set' >> "$1"
-fi
-"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$1" \
+"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$frag" \
 	>> "$BUILD/.pmu-rs-config.log" 2>&1
 $KMAKE -s olddefconfig >> "$BUILD/.pmu-rs-config.log" 2>&1
 
@@ -43,7 +35,7 @@ while read -r line; do
 	got=$(grep "^$sym=\|^# $sym is not set" "$BUILD/.config" || echo "$sym absent")
 	printf 'ERROR: fragment wants "%s", .config has "%s"\n' "$line" "$got" >&2
 	bad=1
-done < "$1"
+done < "$frag"
 [ "$bad" = 0 ] || die "Kconfig fragment did not stick (unmet dependencies?)"
 echo "$want" > "$stamp"
 say "config: $(grep -c '=' "$BUILD/.config") symbols set, fragment verified"

@@ -53,13 +53,11 @@ rm -f "$stage.overlay"
 
 # 3. Sync the stage into the tree, touching only what changed.
 (cd "$stage" && find . -type f | sed 's|^\./||' | sort) > "$manifest.new"
-changed=0
 while read -r f; do
 	if ! cmp -s "$stage/$f" "$SRC/$f"; then
 		mkdir -p "$SRC/$(dirname "$f")"
 		cp "$stage/$f" "$SRC/$f"
 		echo "  UPDATE  $f" >&2
-		changed=$((changed + 1))
 	fi
 done < "$manifest.new"
 touch "$manifest"

@@ -7,7 +7,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 mount_debugfs
-taint_before=$(cat /proc/sys/kernel/tainted)
 dmesg > "$RUN/kunit.log"
 log "booted $(uname -r); KUnit ran at boot: $(grep -c '^\[[^]]*\]     ok \|^\[[^]]*\]     not ok ' "$RUN/kunit.log") test cases"
 
@@ -52,7 +51,6 @@ else
 fi
 
 dmesg > "$RUN/dmesg.txt"
-echo "$taint_before" > "$RUN/tainted.before"
 cat /proc/sys/kernel/tainted > "$RUN/tainted"
 touch "$RUN/guest.done"
 log "guest done"

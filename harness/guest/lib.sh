@@ -6,7 +6,6 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$2
 SRC=$(readlink -f "$BUILD/source")
 
-
 # A progress line for the person watching the host side.
 log() { echo "pmu-rs-guest: $*"; }
 
