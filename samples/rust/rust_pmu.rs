@@ -14,7 +14,7 @@
 
 use kernel::{
     impl_has_hr_timer,
-    perf::{Event, EventFlags, HwState, Operations, Options, Registration, Scope},
+    perf::{Capabilities, Event, EventFlags, HwState, Operations, Options, Registration, Scope},
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
@@ -154,6 +154,7 @@ impl kernel::Module for RustPmu {
             scope: Scope::SystemWide,
             attributes: &ATTRS,
             parent: None,
+            capabilities: Capabilities::NONE,
         };
         let pmu = Registration::new(options, PmuData::new()?)?;
         pr_info!("registered PMU rust_pmu, type {}\n", pmu.pmu_type());

@@ -62,6 +62,40 @@ impl EventFlags {
     }
 }
 
+/// The `exclude_*` bits of `perf_event_attr`: what an event asks not to count.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Exclude(u32);
+
+impl Exclude {
+    /// No bit set.
+    pub const NONE: Self = Self(0);
+    /// `exclude_user`.
+    pub const USER: Self = Self(1 << 0);
+    /// `exclude_kernel`.
+    pub const KERNEL: Self = Self(1 << 1);
+    /// `exclude_hv`.
+    pub const HV: Self = Self(1 << 2);
+    /// `exclude_idle`.
+    pub const IDLE: Self = Self(1 << 3);
+    /// `exclude_host`.
+    pub const HOST: Self = Self(1 << 4);
+    /// `exclude_guest`.
+    pub const GUEST: Self = Self(1 << 5);
+
+    /// Whether all bits of `other` are set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for Exclude {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
 /// A perf event (`struct perf_event`) handed to a PMU driver's callbacks.
 ///
 /// The driver only ever gets `&Event` for the duration of a callback; the
@@ -141,13 +175,21 @@ impl Event {
 
     /// Whether any `exclude_*` bit is set in the attributes.
     pub fn has_exclude_flags(&self) -> bool {
+        self.exclude() != Exclude::NONE
+    }
+
+    /// The `exclude_*` bits of the attributes. Perf core refuses them all before the driver
+    /// sees the event, unless the PMU declared
+    /// [`Capabilities::EXCLUDE`](super::Capabilities::EXCLUDE).
+    pub fn exclude(&self) -> Exclude {
         let a = self.attr();
-        a.exclude_user() != 0
-            || a.exclude_kernel() != 0
-            || a.exclude_hv() != 0
-            || a.exclude_idle() != 0
-            || a.exclude_host() != 0
-            || a.exclude_guest() != 0
+        let bit = |set: u64, flag: Exclude| if set != 0 { flag } else { Exclude::NONE };
+        bit(a.exclude_user(), Exclude::USER)
+            | bit(a.exclude_kernel(), Exclude::KERNEL)
+            | bit(a.exclude_hv(), Exclude::HV)
+            | bit(a.exclude_idle(), Exclude::IDLE)
+            | bit(a.exclude_host(), Exclude::HOST)
+            | bit(a.exclude_guest(), Exclude::GUEST)
     }
 
     /// Whether the event is currently scheduled on its PMU (`PERF_EVENT_STATE_ACTIVE`).

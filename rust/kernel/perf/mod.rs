@@ -19,7 +19,9 @@
 //! A PMU with one event, `ticks`, counting a driver-maintained counter:
 //!
 //! ```
-//! use kernel::perf::{self, Event, EventFlags, HwState, Operations, Options, Registration, Scope};
+//! use kernel::perf::{
+//!     Capabilities, Event, EventFlags, HwState, Operations, Options, Registration, Scope,
+//! };
 //! use kernel::sync::atomic::{Atomic, Relaxed};
 //!
 //! kernel::pmu_attributes! {
@@ -80,6 +82,7 @@
 //!     scope: Scope::SystemWide,
 //!     attributes: &ATTRS,
 //!     parent: None,
+//!     capabilities: Capabilities::NONE,
 //! };
 //! let reg = Registration::<Ticks>::new(options, Atomic::new(0))?;
 //! assert!(reg.pmu_type() > 0);
@@ -101,5 +104,6 @@ mod pmu;
 mod tests;
 
 pub use attr::AttributeGroups;
-pub use event::{Event, EventFlags, HwState};
-pub use pmu::{Operations, Options, Registration, Scope};
+pub use event::{Event, EventFlags, Exclude, HwState};
+pub use pmu::{Capabilities, Operations, Options, Registration, Scope};
+

@@ -56,6 +56,44 @@ impl Scope {
     }
 }
 
+/// What the events of a PMU may ask for beyond plain counting.
+///
+/// By default perf core and the abstraction reject everything a counting PMU cannot honour
+/// (see [`Operations`]). A driver that can do more says so here, and then checks the request
+/// itself in [`Operations::event_init`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Capabilities(u32);
+
+impl Capabilities {
+    /// Plain counting: every `exclude_*` bit is refused with `EINVAL` by perf core.
+    pub const NONE: Self = Self(0);
+    /// The driver honours `exclude_*` bits (see [`Event::has_exclude_flags`]); perf core lets
+    /// them through instead of refusing them (no `PERF_PMU_CAP_NO_EXCLUDE`).
+    pub const EXCLUDE: Self = Self(1);
+
+    /// Whether all capabilities of `other` are in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The `PERF_PMU_CAP_*` bits of `struct pmu` for these capabilities.
+    fn as_raw(self) -> i32 {
+        let mut caps = bindings::PERF_PMU_CAP_NO_INTERRUPT;
+        if !self.contains(Self::EXCLUDE) {
+            caps |= bindings::PERF_PMU_CAP_NO_EXCLUDE;
+        }
+        caps as i32
+    }
+}
+
+impl core::ops::BitOr for Capabilities {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
 /// What a PMU is called and how it shows up in sysfs.
 #[derive(Clone, Copy)]
 pub struct Options<'a> {
@@ -69,6 +107,8 @@ pub struct Options<'a> {
     /// The device the PMU belongs to, if any: the PMU's sysfs directory is created under it
     /// (perf core's device holds a reference on it while the PMU is published).
     pub parent: Option<&'a Device>,
+    /// What events may ask for beyond plain counting; [`Capabilities::NONE`] for most PMUs.
+    pub capabilities: Capabilities,
 }
 
 /// The callbacks of a counting PMU driver.
@@ -725,7 +765,7 @@ impl<T: Operations> Registration<T> {
         let data = KBox::<T::Data>::new_uninit(GFP_KERNEL)?.write_pin_init(data)?;
         let name = register_name(options.name)?;
         let parent = options.parent.map_or(ptr::null_mut(), Device::as_raw);
-        let reg = Self::register(options.scope, options.attributes, parent, name, data);
+        let reg = Self::register(&options, parent, name, data);
         if reg.is_err() {
             unregister_name(options.name);
         }
@@ -733,8 +773,7 @@ impl<T: Operations> Registration<T> {
     }
 
     fn register(
-        scope: Scope,
-        attributes: &'static AttributeGroups,
+        options: &Options<'_>,
         parent: *mut bindings::device,
         name: CString,
         data: Pin<KBox<T::Data>>,
@@ -750,11 +789,10 @@ impl<T: Operations> Registration<T> {
         // image; `module` stays NULL so that events do not pin the driver module, which may go
         // as soon as the registration is dropped.
         unsafe {
-            (*raw).attr_groups = attributes.as_raw();
+            (*raw).attr_groups = options.attributes.as_raw();
             (*raw).parent = parent;
-            (*raw).capabilities =
-                (bindings::PERF_PMU_CAP_NO_INTERRUPT | bindings::PERF_PMU_CAP_NO_EXCLUDE) as i32;
-            (*raw).scope = scope.as_raw();
+            (*raw).capabilities = options.capabilities.as_raw();
+            (*raw).scope = options.scope.as_raw();
             (*raw).task_ctx_nr = bindings::perf_event_task_context_perf_invalid_context;
             (*raw).event_init = Some(event_init_callback);
             (*raw).add = Some(add_callback);

@@ -8,7 +8,10 @@ mod lifecycle {
         bindings, device,
         error::from_err_ptr,
         faux,
-        perf::{Event, EventFlags, HwState, Operations, Options, Registration, Scope},
+        perf::{
+            Capabilities, Event, EventFlags, Exclude, HwState, Operations, Options, Registration,
+            Scope,
+        },
         prelude::*,
         sync::{
             atomic::{Atomic, Relaxed},
@@ -164,12 +167,50 @@ mod lifecycle {
         fn event_unmapped(_: &TestData, _: &Event, _: &TestEvent) {}
     }
 
+    /// `TestPmu` that honours `exclude_kernel` (its counter has no kernel part) and nothing
+    /// else of the `exclude_*` bits.
+    struct ExcludePmu;
+
+    #[vtable]
+    impl Operations for ExcludePmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
+            if !Exclude::KERNEL.contains(event.exclude()) {
+                return Err(EOPNOTSUPP);
+            }
+            TestPmu::event_init(d, event)
+        }
+
+        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+            TestPmu::add(d, event, s, flags)
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            TestPmu::del(d, event, s, flags)
+        }
+
+        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            TestPmu::start(d, event, s, flags)
+        }
+
+        fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            TestPmu::stop(d, event, s, flags)
+        }
+
+        fn read(d: &TestData, event: &Event, s: &TestEvent) {
+            TestPmu::read(d, event, s)
+        }
+    }
+
     fn options(name: &CStr) -> Options<'_> {
         Options {
             name,
             scope: Scope::SystemWide,
             attributes: &ATTRS,
             parent: None,
+            capabilities: Capabilities::NONE,
         }
     }
 
@@ -453,6 +494,29 @@ mod lifecycle {
         let exclude = Counter::open_with(t, 0, 0, |a| a.set_exclude_kernel(1));
         assert_eq!(exclude.err(), Some(EINVAL));
         assert_eq!(probe.events_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// A PMU that declares `Capabilities::EXCLUDE` gets `exclude_*` events, and its driver
+    /// sees the bits; a plain one never does (`event_init_errors`).
+    #[test]
+    fn exclude_capability_lets_exclude_bits_through() -> Result {
+        let probe = Probe::new()?;
+        let opts = Options {
+            capabilities: Capabilities::EXCLUDE,
+            ..options(c"rust_perf_test_excl")
+        };
+        let reg = Registration::<ExcludePmu>::new(opts, TestData(probe.clone()))?;
+        let t = reg.pmu_type();
+        let user_only = Counter::open_with(t, 0, 0, |a| a.set_exclude_kernel(1))?;
+        probe.tick(7);
+        assert_eq!(user_only.read(), 7);
+        // The driver refuses what it cannot honour, with its own errno.
+        let no_hv = Counter::open_with(t, 0, 0, |a| a.set_exclude_hv(1));
+        assert_eq!(no_hv.err(), Some(EOPNOTSUPP));
+        // Sampling stays refused whatever the capabilities.
+        let sampling = Counter::open_with(t, 0, 0, |a| a.__bindgen_anon_1.sample_period = 1);
+        assert_eq!(sampling.err(), Some(EINVAL));
         Ok(())
     }
 }
