@@ -107,3 +107,20 @@ pub use attr::AttributeGroups;
 pub use event::{Event, EventFlags, Exclude, HwState};
 pub use pmu::{Capabilities, Operations, Options, Registration, Scope};
 
+/// The time in nanoseconds of `CLOCK_MONOTONIC`, for counters that measure time.
+///
+/// Unlike [`Instant::now`](crate::time::Instant::now) it may be called from every PMU
+/// callback, including [`Operations::read`] in NMI context (`ktime_get_mono_fast_ns()`). It
+/// never returns 0 once the system is up, so 0 can mean "not started".
+///
+/// # Examples
+///
+/// ```
+/// let t0 = kernel::perf::clock_ns();
+/// assert!(t0 > 0);
+/// assert!(kernel::perf::clock_ns() >= t0);
+/// ```
+pub fn clock_ns() -> u64 {
+    // SAFETY: `ktime_get_mono_fast_ns()` has no preconditions and is NMI-safe.
+    unsafe { crate::bindings::ktime_get_mono_fast_ns() }
+}
