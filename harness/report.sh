@@ -9,7 +9,7 @@ set -eu
 RUN=${1:-$RUNS/latest}
 
 # Anything in a kmemleak report that points at pmu-rs code.
-OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf'
+OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
 # Kernel messages that fail the run.
 SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:'
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
@@ -68,6 +68,11 @@ echo "splat check"
 if [ ! -s "$RUN/kunit.log" ] || ! grep -q 'KTAP version' "$RUN/kunit.log"; then
 	echo "C fail kunit: no KTAP output in the boot log"
 fi
+# Our suites must have run: a suite that silently did not build or load fails.
+for suite in rust_perf i915_pmu_rs; do
+	grep -q "# Subtest: $suite\$" "$RUN/kunit.log" ||
+		echo "C fail kunit: suite $suite did not run"
+done
 splats=$(grep -E "$SPLAT" "$RUN/dmesg.txt" || true)
 if [ -z "$splats" ]; then
 	echo "C pass dmesg: no BUG/WARNING/KASAN/lockdep/Oops"

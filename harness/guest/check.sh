@@ -7,6 +7,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 mount_debugfs
+# The driver's KUnit suite runs when its module loads; load it before the
+# KUnit results are collected. It binds to the edu device.
+modprobe i915_pmu_rs || log "modprobe i915_pmu_rs failed"
 dmesg > "$RUN/kunit.log"
 log "booted $(uname -r); KUnit ran at boot: $(grep -c '^\[[^]]*\]     ok \|^\[[^]]*\]     not ok ' "$RUN/kunit.log") test cases"
 
@@ -23,6 +26,8 @@ else
 	bash "$REPO/harness/guest/harness-selftest.sh" "$RUN" "$BUILD" > /tmp/harness.tap 2>&1
 	log "sample: rust_pmu with perf stat and rmmod"
 	bash "$REPO/harness/guest/sample-rust-pmu.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
+	log "driver: i915_pmu_rs on edu with perf stat, unbind, rebind and rmmod"
+	bash "$REPO/harness/guest/i915-pmu-rs.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
 	cp /tmp/harness.tap "$RUN/harness.tap"
 	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 	sel=

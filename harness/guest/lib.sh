@@ -35,3 +35,11 @@ wait_for() {
 mount_debugfs() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 }
+
+# The PCI addresses of QEMU edu devices (1234:11e8).
+edu_devices() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] &&
+			echo "${d##*/}"
+	done
+}

@@ -1,0 +1,181 @@
+#!/bin/bash
+# Smoke test of drivers/gpu/drm/i915/pmu_rs with the real perf tool: the
+# driver binds to edu, perf lists every event, `perf stat` counts the work
+# submitted to the engines and nothing when idle, the device is unbound
+# while perf runs, rebound, and the module removed while perf runs.
+# (The full user-visible suite is the perf_unbind kselftest.) Prints KTAP.
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+drv=/sys/bus/pci/drivers/i915_pmu_rs
+EVENTS="rcs0-busy rcs0-wait rcs0-sema bcs0-busy bcs0-wait bcs0-sema actual-frequency
+requested-frequency interrupts rc6-residency software-gt-awake-time"
+
+ktap_print_header
+ktap_set_plan 10
+
+modprobe i915_pmu_rs
+dev=$(edu_devices | head -n 1)
+pmu=i915rs_$(echo "$dev" | tr : _)
+sysfs=/sys/bus/event_source/devices/$pmu
+dbg=/sys/kernel/debug/$pmu
+
+# A field of the `engines` file: engine_field rcs0 completed, or engine_field gt interrupts.
+engine_field() {
+	awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' \
+		"$dbg/engines"
+}
+# Wait until every submitted job has completed.
+wait_idle() {
+	wait_for '[ "$(engine_field rcs0 pending)" = 0 ] && [ "$(engine_field bcs0 pending)" = 0 ]' "$1"
+}
+# Sum of an event's counts in lines $2+1..$3 of perf's CSV output $4.
+csv_sum() {
+	grep "/$1/" "$4" | sed -n "$(($2 + 1)),$3p" |
+		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+}
+lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
+
+# 1. Bound, with the sysfs tables and the submission interface; the PMU sits
+#    under its PCI device in sysfs.
+if [ -n "$dev" ] && [ "$(basename "$(readlink "/sys/bus/pci/devices/$dev/driver")")" = i915_pmu_rs ] &&
+   [ "$(cat "$sysfs/format/i915_eventid")" = config:0-20 ] &&
+   [ "$(cat "$sysfs/events/bcs0-sema")" = config=0x1002 ] &&
+   [ "$(cat "$sysfs/events/rcs0-busy.unit")" = ns ] &&
+   [ "$(cat "$sysfs/events/actual-frequency.unit")" = M ] &&
+   [ -f "$sysfs/cpumask" ] && [ -w "$dbg/submit" ] &&
+   [ "$(dirname "$(readlink -f "$sysfs")")" = "$(readlink -f "/sys/bus/pci/devices/$dev")" ]; then
+	ktap_test_pass "i915_pmu_rs_binds_to_edu ($dev, PMU $pmu type $(cat "$sysfs/type"))"
+else
+	ktap_print_msg "edu: '$dev'; $(ls "$sysfs" "$sysfs/events" 2>&1 | tr '\n' ' ')"
+	ktap_test_fail "i915_pmu_rs_binds_to_edu"
+fi
+
+# 2. perf list shows every event.
+listed=$(perf list 2>/dev/null | grep -o "$pmu/[a-z0-9-]*/" | sort -u)
+missing=
+for e in $EVENTS; do echo "$listed" | grep -qx "$pmu/$e/" || missing="$missing $e"; done
+if [ -z "$missing" ] && [ "$(echo "$listed" | grep -c .)" = 11 ]; then
+	ktap_test_pass "perf_list_shows_all_11_events"
+else
+	ktap_print_msg "perf list: $listed; missing:$missing"
+	ktap_test_fail "perf_list_shows_all_11_events"
+fi
+
+# 3. Bad submissions get EINVAL and change nothing.
+bad=0
+for s in "vcs0 1" "rcs0 0" "rcs0 10001" "rcs0 1 after rcs0" "garbage"; do
+	err=$(bash -c "echo '$s' > $dbg/submit" 2>&1) && bad=1
+	echo "$err" | grep -q "Invalid argument" || bad=1
+done
+if [ "$bad" = 0 ] && [ "$(engine_field rcs0 submitted)" = 0 ]; then
+	ktap_test_pass "bad_submissions_einval"
+else
+	ktap_print_msg "last error: $err; $(cat "$dbg/engines")"
+	ktap_test_fail "bad_submissions_einval"
+fi
+
+# 4-6. perf stat counts the submitted work, and nothing once idle.
+out=/tmp/i915rs.csv
+ev="$pmu/rcs0-busy/,$pmu/bcs0-busy/,$pmu/bcs0-sema/,$pmu/interrupts/,$pmu/actual-frequency/"
+perf stat -a -x, -I 250 -e "$ev" -o "$out" &
+perf=$!
+if wait_for '[ "$(lines interrupts "$out")" -ge 2 ]' 120; then
+	n0=$(lines interrupts "$out")
+	irq0=$(engine_field gt interrupts)
+	echo "rcs0 3000" > "$dbg/submit"
+	echo "bcs0 2 after rcs0" > "$dbg/submit"
+	wait_idle 120
+	irq1=$(engine_field gt interrupts)
+	# Let perf report the intervals that saw the work end, then two idle ones.
+	n1=$(($(lines interrupts "$out") + 2))
+	wait_for '[ "$(lines interrupts "$out")" -ge $((n1 + 2)) ]' 60
+	n2=$((n1 + 2))
+	rcs=$(csv_sum rcs0-busy "$n0" "$n1" "$out")
+	bcs=$(csv_sum bcs0-busy "$n0" "$n1" "$out")
+	sema=$(csv_sum bcs0-sema "$n0" "$n1" "$out")
+	irqs=$(csv_sum interrupts "$n0" "$n1" "$out")
+	freq=$(csv_sum actual-frequency "$n0" "$n1" "$out")
+	ktap_print_msg "work: rcs0-busy $rcs ns, bcs0-busy $bcs ns, bcs0-sema $sema ns, interrupts $irqs (device: $((irq1 - irq0))), actual-frequency $freq"
+	# Two DMA units take 200 ms of QEMU virtual time.
+	if [ "$rcs" -gt 0 ] && [ "$bcs" -gt 150000000 ] && [ "$sema" -gt 0 ] &&
+	   [ "$irqs" = 3002 ] && [ "$((irq1 - irq0))" = 3002 ] && [ "$freq" -gt 0 ]; then
+		ktap_test_pass "perf_stat_counts_submitted_work"
+	else
+		ktap_test_fail "perf_stat_counts_submitted_work"
+	fi
+	idle="$(csv_sum rcs0-busy "$n1" "$n2" "$out") $(csv_sum bcs0-busy "$n1" "$n2" "$out") $(csv_sum interrupts "$n1" "$n2" "$out")"
+	if [ "$idle" = "0 0 0" ]; then
+		ktap_test_pass "idle_counts_nothing"
+	else
+		ktap_print_msg "idle intervals: busy, busy, interrupts = $idle"
+		ktap_test_fail "idle_counts_nothing"
+	fi
+	echo "rcs0 2000" > "$dbg/submit"
+	before=$(lines interrupts "$out")
+	if echo "$dev" > "$drv/unbind" && [ ! -d "$sysfs" ] && [ ! -d "$dbg" ] &&
+	   wait_for '[ "$(lines interrupts "$out")" -ge $((before + 3)) ]' 60 &&
+	   kill -0 "$perf" 2>/dev/null; then
+		ktap_test_pass "unbind_mid_run_perf_keeps_running"
+	else
+		ktap_test_fail "unbind_mid_run_perf_keeps_running"
+	fi
+else
+	ktap_print_msg "perf never reported: $(head -5 "$out" 2>&1)"
+	for t in perf_stat_counts_submitted_work idle_counts_nothing unbind_mid_run_perf_keeps_running; do
+		ktap_test_fail "$t (perf did not start counting)"
+	done
+fi
+
+# 7. Rebind: the same PMU name, counting again.
+echo "$dev" > "$drv/bind" 2>/dev/null
+out2=/tmp/i915rs-rebind.csv
+if [ -d "$sysfs" ] && [ -w "$dbg/submit" ] &&
+   perf stat -a -x, -o "$out2" -e "$pmu/rcs0-busy/,$pmu/interrupts/" -- \
+	sh -c "echo 'rcs0 500' > $dbg/submit; i=0; \
+		while [ \$(grep -c 'pending 0' $dbg/engines) != 2 ] && [ \$i -lt 600 ]; do \
+			sleep 0.1; i=\$((i + 1)); done"; then
+	# Without -I, the count is the first field.
+	rcs=$(awk -F, '/\/rcs0-busy\// { print $1 }' "$out2")
+	irqs=$(awk -F, '/\/interrupts\// { print $1 }' "$out2")
+	if [ "$rcs" -gt 0 ] && [ "$irqs" = 500 ]; then
+		ktap_test_pass "rebind_same_pmu_counts ($rcs ns, $irqs interrupts)"
+	else
+		ktap_print_msg "$(cat "$out2")"
+		ktap_test_fail "rebind_same_pmu_counts"
+	fi
+else
+	ktap_print_msg "after bind: $(ls /sys/bus/event_source/devices | tr '\n' ' '); $(cat "$out2" 2>&1)"
+	ktap_test_fail "rebind_same_pmu_counts"
+fi
+
+# 8. The first perf survived unbind and rebind and exits cleanly.
+kill -INT "$perf" 2>/dev/null
+wait "$perf"
+rc=$?
+if [ "$rc" = 0 ] || [ "$rc" = 130 ]; then
+	ktap_test_pass "perf_exits_cleanly_after_unbind (exit $rc)"
+else
+	ktap_test_fail "perf_exits_cleanly_after_unbind (exit $rc)"
+fi
+
+# 9-10. rmmod while perf has events open, then load again.
+out3=/tmp/i915rs-rmmod.csv
+perf stat -a -x, -I 250 -e "$pmu/rcs0-busy/" -o "$out3" &
+perf=$!
+if wait_for '[ "$(lines rcs0-busy "$out3")" -ge 2 ]' 120 && rmmod i915_pmu_rs &&
+   [ ! -d "$sysfs" ] && before=$(lines rcs0-busy "$out3") &&
+   wait_for '[ "$(lines rcs0-busy "$out3")" -ge $((before + 2)) ]' 60 &&
+   kill -0 "$perf" 2>/dev/null; then
+	ktap_test_pass "rmmod_with_events_open"
+else
+	ktap_test_fail "rmmod_with_events_open"
+fi
+kill -INT "$perf" 2>/dev/null
+wait "$perf"
+if modprobe i915_pmu_rs && wait_for "[ -d $sysfs ]" 30; then
+	ktap_test_pass "modprobe_again_same_pmu ($pmu)"
+else
+	ktap_test_fail "modprobe_again_same_pmu"
+fi
+ktap_finished
