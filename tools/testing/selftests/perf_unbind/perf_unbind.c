@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * perf events of a PMU whose device goes away: the i915-style Rust PMU
+ * (drivers/gpu/drm/i915/pmu_rs) on QEMU's edu device, unbound and rebound
+ * through sysfs while events are open and being read.
+ *
+ * The PMU (i915rs_*), its PCI device and the event configs are found in
+ * sysfs; work is submitted through the driver's debugfs "submit" file.
+ * Every test leaves the device bound.
+ */
+#define _GNU_SOURCE
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/perf_event.h>
+
+#include "kselftest_harness.h"
+
+#define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
+#define DRIVER_DIR	"/sys/bus/pci/drivers/i915_pmu_rs"
+#define DEBUGFS_DIR	"/sys/kernel/debug"
+#define PMU_PREFIX	"i915rs_"
+
+/* One DMA unit on bcs0 takes 100 ms of QEMU virtual time (edu.c). */
+#define DMA_UNIT_NS	100000000ULL
+
+struct gt {
+	char pmu[64];		/* i915rs_0000_01_00.0 */
+	char bdf[32];		/* 0000:01:00.0 */
+	int type;
+	int cpu;		/* first CPU of the PMU's cpumask */
+};
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Returns 0 or -errno of the write. */
+static int write_text(const char *path, const char *s)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int pmu_path(const struct gt *gt, const char *file, char *path, size_t len)
+{
+	return snprintf(path, len, EVENT_SRC_DIR "/%s/%s", gt->pmu, file) >= (int)len ?
+		-ENAMETOOLONG : 0;
+}
+
+/* Fills in type and cpu of the PMU called gt->pmu; -ENOENT while it is gone. */
+static int gt_refresh(struct gt *gt)
+{
+	char path[PATH_MAX], buf[64];
+	int ret;
+
+	pmu_path(gt, "type", path, sizeof(path));
+	ret = read_text(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	gt->type = atoi(buf);
+	pmu_path(gt, "cpumask", path, sizeof(path));
+	ret = read_text(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	gt->cpu = atoi(buf);
+	return 0;
+}
+
+/* Finds the first i915rs PMU and the PCI device it belongs to. */
+static int gt_find(struct gt *gt)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct dirent *d;
+	ssize_t n;
+	DIR *dir;
+
+	memset(gt, 0, sizeof(*gt));
+	dir = opendir(EVENT_SRC_DIR);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (!strncmp(d->d_name, PMU_PREFIX, strlen(PMU_PREFIX))) {
+			snprintf(gt->pmu, sizeof(gt->pmu), "%.63s", d->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	if (!gt->pmu[0])
+		return -ENOENT;
+	/* The PMU's sysfs directory sits under its PCI device: .../0000:01:00.0/i915rs_... */
+	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s", gt->pmu);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	*strrchr(target, '/') = '\0';
+	snprintf(gt->bdf, sizeof(gt->bdf), "%.31s", strrchr(target, '/') + 1);
+	return gt_refresh(gt);
+}
+
+/* The config of an event, from events/<name> ("config=0x..."). */
+static int event_config(const struct gt *gt, const char *name, __u64 *config)
+{
+	char path[PATH_MAX], file[128], buf[64];
+	int ret;
+
+	snprintf(file, sizeof(file), "events/%s", name);
+	pmu_path(gt, file, path, sizeof(path));
+	ret = read_text(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	if (sscanf(buf, "config=%llx", (unsigned long long *)config) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
+{
+	return syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, 0);
+}
+
+static void attr_init(struct perf_event_attr *attr, const struct gt *gt, __u64 config)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
+	attr->type = gt->type;
+	attr->config = config;
+}
+
+/* Sets exclude bit number @bit (user, kernel, hv, idle, host, guest). */
+static void set_exclude(struct perf_event_attr *attr, int bit)
+{
+	attr->exclude_user = bit == 0;
+	attr->exclude_kernel = bit == 1;
+	attr->exclude_hv = bit == 2;
+	attr->exclude_idle = bit == 3;
+	attr->exclude_host = bit == 4;
+	attr->exclude_guest = bit == 5;
+}
+
+/* Opens the named event on the PMU's CPU; returns the fd or -errno. */
+static int open_event(const struct gt *gt, const char *name, int group_fd, __u64 read_format)
+{
+	struct perf_event_attr attr;
+	__u64 config;
+	int fd, ret;
+
+	ret = event_config(gt, name, &config);
+	if (ret)
+		return ret;
+	attr_init(&attr, gt, config);
+	attr.read_format = read_format;
+	fd = perf_open(&attr, -1, gt->cpu, group_fd);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The count of a (non-group) event; aborts the test on a failed read. */
+#define READ_COUNT(fd) ({						\
+	__u64 __v = 0;							\
+	ASSERT_EQ(sizeof(__v), read((fd), &__v, sizeof(__v)));		\
+	__v;								\
+})
+
+static int gt_submit(const struct gt *gt, const char *job)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/submit", gt->pmu);
+	return write_text(path, job);
+}
+
+/* Waits until every submitted job has completed. */
+static int wait_idle(const struct gt *gt, int timeout_ms)
+{
+	char path[PATH_MAX], buf[512];
+	const char *p;
+	int pending;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/engines", gt->pmu);
+	for (int ms = 0; ms < timeout_ms; ms += 10) {
+		if (read_text(path, buf, sizeof(buf)))
+			return -ENODEV;
+		pending = 0;
+		for (p = buf; (p = strstr(p, "pending ")); p += 8)
+			pending += atoi(p + 8);
+		if (!pending)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static bool pmu_present(const struct gt *gt)
+{
+	char path[PATH_MAX];
+
+	pmu_path(gt, "type", path, sizeof(path));
+	return !access(path, F_OK);
+}
+
+static int gt_unbind(struct gt *gt)
+{
+	int ret = write_text(DRIVER_DIR "/unbind", gt->bdf);
+
+	if (ret)
+		return ret;
+	return pmu_present(gt) ? -EEXIST : 0;
+}
+
+/* Binds the device and waits for its PMU, which gets a new type. */
+static int gt_bind(struct gt *gt)
+{
+	int ret = write_text(DRIVER_DIR "/bind", gt->bdf);
+
+	if (ret)
+		return ret;
+	for (int i = 0; i < 500 && !pmu_present(gt); i++)
+		usleep(10000);
+	return gt_refresh(gt);
+}
+
+static unsigned long env_count(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? strtoul(s, NULL, 0) : def;
+}
+
+static const char *const events[] = {
+	"rcs0-busy", "rcs0-wait", "rcs0-sema", "bcs0-busy", "bcs0-wait", "bcs0-sema",
+	"actual-frequency", "requested-frequency", "interrupts", "rc6-residency",
+	"software-gt-awake-time",
+};
+
+enum { RCS_BUSY, RCS_WAIT, RCS_SEMA, BCS_BUSY, BCS_WAIT, BCS_SEMA, ACT_FREQ, REQ_FREQ,
+	IRQS, RC6, AWAKE, NR_EVENTS };
+
+FIXTURE(gt)
+{
+	struct gt gt;
+	int offline_cpu;	/* a CPU a test took offline, or -1 */
+};
+
+static int cpu_set_online(int cpu, bool on)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	return write_text(path, on ? "1" : "0");
+}
+
+static bool cpu_can_go_offline(int cpu)
+{
+	char path[PATH_MAX], buf[8];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	return !read_text(path, buf, sizeof(buf)) && buf[0] == '1';
+}
+
+FIXTURE_SETUP(gt)
+{
+	memset(&self->gt, 0, sizeof(self->gt));
+	self->offline_cpu = -1;
+	if (geteuid())
+		SKIP(return, "not root: unbind, bind and debugfs need root");
+	if (access(DRIVER_DIR, F_OK))
+		SKIP(return, "driver i915_pmu_rs not loaded (CONFIG_DRM_I915_PMU_RS, modprobe)");
+	if (gt_find(&self->gt))
+		SKIP(return, "no " PMU_PREFIX "* PMU: no edu device bound to i915_pmu_rs");
+	ASSERT_EQ(0, wait_idle(&self->gt, 60000));
+}
+
+FIXTURE_TEARDOWN(gt)
+{
+	/* Always leave the CPUs online and the device bound, whatever the test did. */
+	if (self->offline_cpu >= 0)
+		cpu_set_online(self->offline_cpu, true);
+	if (self->gt.bdf[0] && !pmu_present(&self->gt))
+		gt_bind(&self->gt);
+}
+
+/* Every event opens; the counts follow the submitted work and stay still when idle. */
+TEST_F(gt, events_count_work)
+{
+	__u64 before[NR_EVENTS], after[NR_EVENTS], idle[NR_EVENTS];
+	int fd[NR_EVENTS];
+
+	for (int i = 0; i < NR_EVENTS; i++) {
+		fd[i] = open_event(&self->gt, events[i], -1, 0);
+		ASSERT_LE(0, fd[i]) TH_LOG("%s: %s", events[i], strerror(-fd[i]));
+	}
+	for (int i = 0; i < NR_EVENTS; i++)
+		before[i] = READ_COUNT(fd[i]);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 1000"));
+	ASSERT_EQ(0, gt_submit(&self->gt, "bcs0 2 after rcs0"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	usleep(100000);		/* the GT parks 20 ms after its last job */
+	for (int i = 0; i < NR_EVENTS; i++)
+		after[i] = READ_COUNT(fd[i]) - before[i];
+	usleep(200000);
+	for (int i = 0; i < NR_EVENTS; i++)
+		idle[i] = READ_COUNT(fd[i]) - before[i];
+	for (int i = 0; i < NR_EVENTS; i++)
+		TH_LOG("%-24s work %12llu  +idle %12llu", events[i],
+		       (unsigned long long)after[i], (unsigned long long)(idle[i] - after[i]));
+
+	/* Every interrupt is one unit of work: 1000 factorials, 2 DMA transfers. */
+	EXPECT_EQ(1002, after[IRQS]);
+	EXPECT_LT(0, after[RCS_BUSY]);
+	/* Two DMA units: 200 ms of virtual time, within [95%, 200%]. */
+	EXPECT_LE(2 * DMA_UNIT_NS * 95 / 100, after[BCS_BUSY]);
+	EXPECT_GE(2 * DMA_UNIT_NS * 2, after[BCS_BUSY]);
+	/* bcs0's job waited on a semaphore for rcs0's: about rcs0's busy time. */
+	EXPECT_LT(0, after[BCS_SEMA]);
+	EXPECT_GE(after[RCS_BUSY] + 50000000, after[BCS_SEMA]);
+	EXPECT_EQ(0, after[RCS_SEMA]);
+	EXPECT_LT(after[RCS_BUSY] + after[BCS_BUSY] / 2, after[AWAKE]);
+	EXPECT_LT(0, after[ACT_FREQ]);
+	EXPECT_EQ(after[ACT_FREQ], after[REQ_FREQ]);
+
+	/* Idle: no busy time, no interrupts, no awake time; parked time grows. */
+	for (int i = RCS_BUSY; i <= BCS_SEMA; i++)
+		EXPECT_EQ(after[i], idle[i]);
+	EXPECT_EQ(after[IRQS], idle[IRQS]);
+	EXPECT_EQ(after[AWAKE], idle[AWAKE]);
+	EXPECT_LT(after[RC6] + 150000000, idle[RC6]);
+	for (int i = 0; i < NR_EVENTS; i++)
+		close(fd[i]);
+}
+
+/*
+ * Unbind while a job runs and events are open: read() returns the final
+ * count, which includes the time since the last read; then it is frozen,
+ * poll() reports the revocation and ioctl() fails with ENODEV.
+ */
+TEST_F(gt, unbind_keeps_final_count)
+{
+	__u64 v1, v2, v3;
+	struct pollfd p;
+	int fd, irq;
+
+	fd = open_event(&self->gt, "rcs0-busy", -1, 0);
+	ASSERT_LE(0, fd);
+	irq = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, irq);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 10000"));
+	usleep(100000);
+	v1 = READ_COUNT(fd);
+	usleep(50000);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	v2 = READ_COUNT(fd);
+	/* The 50 ms since the last read were counted at unbind. */
+	EXPECT_LT(v1 + 40000000, v2) TH_LOG("before %llu, final %llu",
+					    (unsigned long long)v1, (unsigned long long)v2);
+	EXPECT_LT(0, READ_COUNT(irq));
+	usleep(50000);
+	v3 = READ_COUNT(fd);
+	EXPECT_EQ(v2, v3);
+
+	p.fd = fd;
+	p.events = POLLIN;
+	EXPECT_EQ(1, poll(&p, 1, 0));
+	EXPECT_TRUE(p.revents & POLLERR);
+	EXPECT_EQ(-1, ioctl(fd, PERF_EVENT_IOC_ENABLE, 0));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, close(irq));
+}
+
+/* Rebind with the old fds open: the same PMU returns and counts; old fds stay frozen. */
+TEST_F(gt, rebind_with_old_fds_open)
+{
+	char name[64];
+	__u64 frozen;
+	int old, fd;
+
+	snprintf(name, sizeof(name), "%s", self->gt.pmu);
+	old = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, old);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 100"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	frozen = READ_COUNT(old);
+	EXPECT_EQ(100, frozen);
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	ASSERT_EQ(0, gt_find(&self->gt));
+	EXPECT_STREQ(name, self->gt.pmu);
+
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 200"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	EXPECT_EQ(200, READ_COUNT(fd));
+	EXPECT_EQ(frozen, READ_COUNT(old));
+	close(fd);
+	close(old);
+}
+
+/* Many unbind/rebind cycles, each with an event open, work and reads around it. */
+TEST_F(gt, unbind_rebind_cycles)
+{
+	unsigned long cycles = env_count("PERF_UNBIND_CYCLES", 100);
+	__u64 v, last = 0;
+	int fd, prev = -1;
+
+	for (unsigned long i = 0; i < cycles; i++) {
+		fd = open_event(&self->gt, "interrupts", -1, 0);
+		ASSERT_LE(0, fd) TH_LOG("cycle %lu: %s", i, strerror(-fd));
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 5"));
+		ASSERT_EQ(0, wait_idle(&self->gt, 10000));
+		EXPECT_EQ(5, READ_COUNT(fd));
+		ASSERT_EQ(0, gt_unbind(&self->gt)) TH_LOG("cycle %lu", i);
+		v = READ_COUNT(fd);
+		EXPECT_EQ(5, v);
+		if (prev >= 0) {
+			EXPECT_EQ(last, READ_COUNT(prev));
+			close(prev);
+		}
+		prev = fd;
+		last = v;
+		ASSERT_EQ(0, gt_bind(&self->gt)) TH_LOG("cycle %lu", i);
+	}
+	close(prev);
+	TH_LOG("%lu cycles (PERF_UNBIND_CYCLES)", cycles);
+}
+
+struct reader {
+	pthread_t thread;
+	int fd;
+	bool *stop;
+	unsigned long reads, errors, backwards;
+};
+
+static void *reader_loop(void *arg)
+{
+	struct reader *r = arg;
+	__u64 v, last = 0;
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
+		if (read(r->fd, &v, sizeof(v)) != sizeof(v)) {
+			r->errors++;
+			continue;
+		}
+		if (v < last)
+			r->backwards++;
+		last = v;
+		r->reads++;
+	}
+	return NULL;
+}
+
+/* Readers in tight loops on every CPU while the device is unbound and rebound. */
+TEST_F(gt, concurrent_readers_during_unbind)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN) > 8 ? sysconf(_SC_NPROCESSORS_ONLN) : 8;
+	unsigned long cycles = env_count("PERF_UNBIND_READER_CYCLES", 10);
+	bool stop = false;
+	struct reader r[n];
+
+	for (unsigned long c = 0; c < cycles; c++) {
+		for (long i = 0; i < n; i++) {
+			r[i] = (struct reader){ .stop = &stop };
+			r[i].fd = open_event(&self->gt, i % 2 ? "interrupts" : "rcs0-busy", -1, 0);
+			ASSERT_LE(0, r[i].fd);
+		}
+		__atomic_store_n(&stop, false, __ATOMIC_RELAXED);
+		for (long i = 0; i < n; i++)
+			ASSERT_EQ(0, pthread_create(&r[i].thread, NULL, reader_loop, &r[i]));
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 2000"));
+		usleep(20000);
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		usleep(20000);
+		__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+		for (long i = 0; i < n; i++) {
+			pthread_join(r[i].thread, NULL);
+			EXPECT_EQ(0, r[i].errors);
+			EXPECT_EQ(0, r[i].backwards);
+			EXPECT_LT(0, r[i].reads);
+			close(r[i].fd);
+		}
+		ASSERT_EQ(0, gt_bind(&self->gt));
+	}
+}
+
+/*
+ * A group (leader and siblings, PERF_FORMAT_GROUP) across unbind. Revocation
+ * splits the group (perf core detaches with DETACH_GROUP): afterwards every
+ * member reads alone, with its final count.
+ */
+TEST_F(gt, group_across_unbind)
+{
+	struct { __u64 nr, values[3]; } g;
+	struct { __u64 nr, value; } one;
+	int fd[3];
+
+	fd[0] = open_event(&self->gt, "interrupts", -1, PERF_FORMAT_GROUP);
+	ASSERT_LE(0, fd[0]);
+	fd[1] = open_event(&self->gt, "rcs0-busy", fd[0], PERF_FORMAT_GROUP);
+	ASSERT_LE(0, fd[1]);
+	fd[2] = open_event(&self->gt, "software-gt-awake-time", fd[0], PERF_FORMAT_GROUP);
+	ASSERT_LE(0, fd[2]);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 300"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	ASSERT_EQ(sizeof(g), read(fd[0], &g, sizeof(g)));
+	EXPECT_EQ(3, g.nr);
+	EXPECT_EQ(300, g.values[0]);
+	EXPECT_LT(0, g.values[1]);
+	EXPECT_LT(g.values[1], g.values[2]);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(sizeof(one), read(fd[i], &one, sizeof(one)));
+		EXPECT_EQ(1, one.nr);
+		EXPECT_LE(g.values[i], one.value);
+	}
+	ASSERT_EQ(sizeof(one), read(fd[0], &one, sizeof(one)));
+	EXPECT_EQ(300, one.value);
+	for (int i = 2; i >= 0; i--)
+		EXPECT_EQ(0, close(fd[i]));
+}
+
+/*
+ * An event whose user page is mapped: the mapping survives unbind and
+ * stays readable (no SIGBUS), munmap works, and a new mmap of the revoked
+ * event fails with ENODEV. The PMU has no self-monitoring (index 0): the
+ * count comes from read().
+ */
+TEST_F(gt, mmap_across_unbind)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct perf_event_mmap_page *pg;
+	__u64 before, final;
+	__u32 seq;
+	void *again;
+	int fd;
+
+	fd = open_event(&self->gt, "rcs0-busy", -1, 0);
+	ASSERT_LE(0, fd);
+	pg = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(0, pg->index);
+	EXPECT_EQ(0, (int)pg->cap_user_rdpmc);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 500"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	before = READ_COUNT(fd);
+	EXPECT_LT(0, before);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	/* Still mapped and readable after revocation. */
+	seq = __atomic_load_n(&pg->lock, __ATOMIC_ACQUIRE);
+	EXPECT_EQ(0, pg->index);
+	EXPECT_LE(pg->time_running, pg->time_enabled) TH_LOG("lock %u", seq);
+	final = READ_COUNT(fd);
+	EXPECT_LE(before, final);
+	EXPECT_EQ(0, munmap(pg, page));
+	again = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, again);
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(final, READ_COUNT(fd));
+	EXPECT_EQ(0, close(fd));
+}
+
+/*
+ * CPU hotplug with events open. If the CPU of the PMU's cpumask can go
+ * offline, perf core moves the PMU's events to another CPU and updates
+ * cpumask: the event keeps counting. On x86 the boot CPU (the cpumask of
+ * a system-wide PMU) cannot go offline; then another CPU is cycled while
+ * events are open on both, and the event on the cpumask CPU must count
+ * every interrupt while the other one stays readable.
+ */
+TEST_F(gt, cpu_hotplug)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	int fd, other = -1, victim = -1;
+	__u64 v0, v1;
+
+	for (int cpu = 0; cpu < ncpus && victim < 0; cpu++)
+		if (cpu != self->gt.cpu && cpu_can_go_offline(cpu))
+			victim = cpu;
+	if (cpu_can_go_offline(self->gt.cpu))
+		victim = self->gt.cpu;
+	if (victim < 0)
+		SKIP(return, "no CPU can go offline");
+
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	if (victim != self->gt.cpu) {
+		struct perf_event_attr attr;
+		__u64 config;
+
+		ASSERT_EQ(0, event_config(&self->gt, "interrupts", &config));
+		attr_init(&attr, &self->gt, config);
+		other = perf_open(&attr, -1, victim, -1);
+		ASSERT_LE(0, other) TH_LOG("event on CPU %d: %s", victim, strerror(errno));
+	}
+	v0 = READ_COUNT(fd);
+	ASSERT_EQ(0, cpu_set_online(victim, false)) TH_LOG("offline CPU %d", victim);
+	self->offline_cpu = victim;
+	/* The cpumask never names an offline CPU. */
+	ASSERT_EQ(0, gt_refresh(&self->gt));
+	EXPECT_NE(victim, self->gt.cpu);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 100"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	v1 = READ_COUNT(fd);
+	EXPECT_EQ(v0 + 100, v1) TH_LOG("CPU %d offline", victim);
+	if (other >= 0) {
+		EXPECT_GE(v1, READ_COUNT(other));
+		close(other);
+	}
+	ASSERT_EQ(0, cpu_set_online(victim, true));
+	self->offline_cpu = -1;
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 10"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	EXPECT_EQ(v1 + 10, READ_COUNT(fd));
+	close(fd);
+}
+
+/*
+ * Events do not pin the module: rmmod succeeds with events open, bound or
+ * not; the old fds keep their final counts; modprobe brings the PMU back.
+ */
+TEST_F(gt, rmmod_with_events_open)
+{
+	__u64 final;
+	int fd;
+
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 50"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	ASSERT_EQ(0, syscall(__NR_delete_module, "i915_pmu_rs", O_NONBLOCK))
+		TH_LOG("rmmod with an event open: %s", strerror(errno));
+	EXPECT_FALSE(pmu_present(&self->gt));
+	final = READ_COUNT(fd);
+	EXPECT_EQ(50, final);
+	ASSERT_EQ(0, system("modprobe i915_pmu_rs"));
+	for (int i = 0; i < 500 && !pmu_present(&self->gt); i++)
+		usleep(10000);
+	ASSERT_EQ(0, gt_refresh(&self->gt));
+	EXPECT_EQ(final, READ_COUNT(fd));
+	close(fd);
+}
+
+/*
+ * A process that holds events open and reads them until it is killed.
+ * With a leader, the events form a group. Exits 1 on a failed read.
+ */
+static pid_t spawn_reader(const struct gt *gt, bool group)
+{
+	int fd[2], ready[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid) {
+		close(ready[1]);
+		/* Returns once the reader has its events open. */
+		if (pid > 0 && read(ready[0], &c, 1) != 1) {
+			waitpid(pid, NULL, 0);
+			pid = -1;
+		}
+		close(ready[0]);
+		return pid;
+	}
+	close(ready[0]);
+	fd[0] = open_event(gt, "interrupts", -1, group ? PERF_FORMAT_GROUP : 0);
+	fd[1] = open_event(gt, "rcs0-busy", group ? fd[0] : -1, group ? PERF_FORMAT_GROUP : 0);
+	if (fd[0] < 0 || fd[1] < 0)
+		_exit(2);
+	if (write(ready[1], &c, 1) != 1)
+		_exit(3);
+	for (;;) {
+		__u64 buf[4];
+
+		for (int i = 0; i < 2; i++)
+			if (read(fd[i], buf, sizeof(buf)) <= 0)
+				_exit(1);
+		usleep(1000);
+	}
+}
+
+/* Kills a reader; it must have been alive and reading until then. */
+static bool reap_reader(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void sleep_ms_upto(unsigned int *seed, int ms)
+{
+	usleep(1000 * (rand_r(seed) % (ms + 1)));
+}
+
+/*
+ * The unbind scenarios of the i915/xe PMU unbind fixes (Lucas De Marchi,
+ * 2024): unbind with no perf; perf started before unbind and killed right
+ * after it; killed after rebind; killed much later, after new work; a
+ * group with a leader. Each looped PERF_UNBIND_STRESS times with random
+ * sleeps (seed in the log).
+ */
+TEST_F(gt, unbind_stress_scenarios)
+{
+	unsigned long loops = env_count("PERF_UNBIND_STRESS", 5);
+	unsigned int seed = time(NULL);
+	pid_t pid;
+
+	TH_LOG("%lu loops (PERF_UNBIND_STRESS), seed %u", loops, seed);
+	for (unsigned long i = 0; i < loops; i++) {
+		/* 1. no perf */
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		sleep_ms_upto(&seed, 20);
+		ASSERT_EQ(0, gt_bind(&self->gt));
+
+		/* 2. perf started before unbind, killed right after it */
+		pid = spawn_reader(&self->gt, false);
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 200"));
+		sleep_ms_upto(&seed, 50);
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		EXPECT_TRUE(reap_reader(pid)) TH_LOG("loop %lu: killed after unbind", i);
+		ASSERT_EQ(0, gt_bind(&self->gt));
+
+		/* 3. perf killed later: after rebind */
+		pid = spawn_reader(&self->gt, false);
+		ASSERT_LT(0, pid);
+		sleep_ms_upto(&seed, 50);
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		sleep_ms_upto(&seed, 50);
+		ASSERT_EQ(0, gt_bind(&self->gt));
+		sleep_ms_upto(&seed, 50);
+		EXPECT_TRUE(reap_reader(pid)) TH_LOG("loop %lu: killed after rebind", i);
+
+		/* 4. perf killed much later: after new work on the rebound GT */
+		pid = spawn_reader(&self->gt, false);
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		ASSERT_EQ(0, gt_bind(&self->gt));
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 100"));
+		ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+		sleep_ms_upto(&seed, 200);
+		EXPECT_TRUE(reap_reader(pid)) TH_LOG("loop %lu: killed much later", i);
+
+		/* 5. a group with a leader */
+		pid = spawn_reader(&self->gt, true);
+		ASSERT_LT(0, pid);
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 200"));
+		sleep_ms_upto(&seed, 50);
+		ASSERT_EQ(0, gt_unbind(&self->gt));
+		sleep_ms_upto(&seed, 20);
+		EXPECT_TRUE(reap_reader(pid)) TH_LOG("loop %lu: group", i);
+		ASSERT_EQ(0, gt_bind(&self->gt));
+	}
+}
+
+/* An unprivileged user gets neither system-wide events nor the bind files. */
+TEST_F(gt, unprivileged_refused)
+{
+	char buf[16] = "2";
+	int status;
+	pid_t pid;
+
+	read_text("/proc/sys/kernel/perf_event_paranoid", buf, sizeof(buf));
+	if (atoi(buf) < 1)
+		SKIP(return, "perf_event_paranoid < 1 lets everyone open system-wide events");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct perf_event_attr attr;
+		__u64 config;
+
+		if (event_config(&self->gt, "rcs0-busy", &config) || setgid(65534) ||
+		    setuid(65534))
+			_exit(10);
+		attr_init(&attr, &self->gt, config);
+		if (perf_open(&attr, -1, self->gt.cpu, -1) >= 0 || errno != EACCES)
+			_exit(11);
+		if (write_text(DRIVER_DIR "/unbind", self->gt.bdf) != -EACCES)
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("10 setup, 11 perf_event_open, 12 unbind");
+	EXPECT_TRUE(pmu_present(&self->gt));
+}
+
+/* What a counting PMU cannot do gets the errno i915 gives; the kernel stays healthy. */
+TEST_F(gt, bad_input)
+{
+	static const __u64 unknown[] = { 0x3, 0x2000, 0x100005 };
+	struct perf_event_attr attr;
+	char job[100];
+	__u64 config;
+	int fd;
+
+	ASSERT_EQ(0, event_config(&self->gt, "rcs0-busy", &config));
+	/* Configs this GT does not have: a sample kind, an engine, an "other" counter. */
+	for (int i = 0; i < 3; i++) {
+		attr_init(&attr, &self->gt, unknown[i]);
+		EXPECT_EQ(-1, perf_open(&attr, -1, self->gt.cpu, -1));
+		EXPECT_EQ(ENOENT, errno) TH_LOG("config %#llx", (unsigned long long)unknown[i]);
+	}
+	attr_init(&attr, &self->gt, config);
+	attr.sample_period = 1000;
+	EXPECT_EQ(-1, perf_open(&attr, -1, self->gt.cpu, -1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("sampling");
+
+	attr_init(&attr, &self->gt, config);
+	EXPECT_EQ(-1, perf_open(&attr, 0, -1, -1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("per-task, any CPU");
+	EXPECT_EQ(-1, perf_open(&attr, 0, self->gt.cpu, -1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("per-task on a CPU");
+	EXPECT_EQ(-1, perf_open(&attr, -1, -1, -1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("cpu -1");
+
+	for (int bit = 0; bit < 6; bit++) {
+		attr_init(&attr, &self->gt, config);
+		set_exclude(&attr, bit);
+		EXPECT_EQ(-1, perf_open(&attr, -1, self->gt.cpu, -1));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("exclude bit %d", bit);
+	}
+
+	attr_init(&attr, &self->gt, config);
+	attr.size = 32;
+	EXPECT_EQ(-1, perf_open(&attr, -1, self->gt.cpu, -1));
+	EXPECT_EQ(E2BIG, errno) TH_LOG("attr size 32");
+
+	EXPECT_EQ(-EINVAL, gt_submit(&self->gt, "vcs0 1"));
+	EXPECT_EQ(-EINVAL, gt_submit(&self->gt, "rcs0 0"));
+	EXPECT_EQ(-EINVAL, gt_submit(&self->gt, "rcs0 1 after rcs0"));
+	EXPECT_EQ(-EINVAL, gt_submit(&self->gt, "\xff\xfe garbage \x01"));
+	memset(job, '.', sizeof(job) - 1);
+	job[sizeof(job) - 1] = '\0';
+	memcpy(job, "rcs0 1 ", 7);
+	EXPECT_EQ(-EINVAL, gt_submit(&self->gt, job));	/* longer than 64 bytes */
+
+	/* Still healthy: a good event counts. */
+	attr_init(&attr, &self->gt, config);
+	fd = perf_open(&attr, -1, self->gt.cpu, -1);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 10"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 10000));
+	EXPECT_LT(0, READ_COUNT(fd));
+	close(fd);
+}
+
+/*
+ * Last (tests of a fixture run in the order they are defined): whatever
+ * the tests above did, the kernel reported nothing. No
+ * taint from a WARN, an oops or a bad page (KASAN), lockdep still on, and
+ * no BUG, WARNING, KASAN, lockdep or Oops line in the kernel log.
+ */
+TEST_F(gt, kernel_stays_healthy)
+{
+	static const char *const bad[] = {
+		"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
+		"possible circular locking", "possible recursive locking",
+		"inconsistent lock state", "suspicious RCU usage", "invalid wait context",
+	};
+	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
+	const unsigned long bad_taint = 1 << 5 | 1 << 7 | 1 << 9 | 1 << 14;
+	char buf[8192];
+	int fd, found = 0;
+	ssize_t n;
+
+	if (geteuid())
+		SKIP(return, "not root: /dev/kmsg");
+	ASSERT_EQ(0, read_text("/proc/sys/kernel/tainted", buf, sizeof(buf)));
+	EXPECT_EQ(0, strtoul(buf, NULL, 10) & bad_taint) TH_LOG("tainted %s", buf);
+	if (!read_text("/proc/lockdep_stats", buf, sizeof(buf)) && strstr(buf, "debug_locks:"))
+		EXPECT_EQ(1, atoi(strstr(buf, "debug_locks:") + 12)) TH_LOG("lockdep turned off");
+
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	/* One record per read; EAGAIN at the end, EPIPE if records were overwritten. */
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			if (strstr(buf, bad[i])) {
+				if (found++ < 5)
+					TH_LOG("%s", buf);
+				break;
+			}
+		}
+	}
+	close(fd);
+	EXPECT_EQ(0, found);
+}
+
+TEST_HARNESS_MAIN
