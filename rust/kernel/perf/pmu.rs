@@ -534,7 +534,7 @@ impl PmuObject {
         drop(state);
         if let Some(this) = teardown {
             // Cannot fail: the work item is queued only from here or `make_zombie`, once.
-            let _ = workqueue::system().enqueue(this);
+            let _ = workqueue::system_long().enqueue(this);
         }
     }
 
@@ -570,7 +570,7 @@ impl PmuObject {
         let mut state = self.state.lock();
         if state.events.is_empty() {
             drop(state);
-            let _ = workqueue::system().enqueue(this);
+            let _ = workqueue::system_long().enqueue(this);
         } else {
             state.zombie = Some(this);
         }

@@ -397,7 +397,7 @@ mod lifecycle {
             GFP_KERNEL,
         )?;
         let r = reader.clone();
-        workqueue::system().try_spawn(GFP_KERNEL, move || {
+        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
             while !r.stop.load(Relaxed) {
                 let v = r.counter.read();
                 if v < r.last.load(Relaxed) {
