@@ -1,0 +1,199 @@
+#!/bin/bash
+# The real perf tool and real hot-unplug against i915_pmu_rs (perf_unbind's
+# script part, orchestrated by the harness):
+#  - `perf stat -I 200` keeps running while the device is unbound and
+#    rebound several times; its counts move before each unbind and are
+#    frozen after it; it exits cleanly when interrupted;
+#  - surprise removal: the host deletes the edu device through QMP while perf
+#    runs, then adds it back; the driver binds again and a new perf counts;
+#  - fault injection: failslab fails each allocation of probe in turn; the
+#    bind fails cleanly, nothing is left behind, the next bind works.
+# Cycle counts: PERF_LIVE_CYCLES (unbind/rebind), PERF_LIVE_HOTPLUG,
+# PERF_LIVE_FAULTS. Prints KTAP.
+. "$(dirname "$0")/lib.sh"
+. "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
+
+CYCLES=${PERF_LIVE_CYCLES:-3}
+HOTPLUG=${PERF_LIVE_HOTPLUG:-3}
+FAULTS=${PERF_LIVE_FAULTS:-40}
+drv=/sys/bus/pci/drivers/i915_pmu_rs
+
+ktap_print_header
+ktap_set_plan 5
+
+mount_debugfs
+modprobe i915_pmu_rs
+wait_for '[ -n "$(edu_devices)" ] && [ -e "/sys/bus/pci/devices/$(edu_devices)/driver" ]' 30
+dev=$(edu_devices | head -n 1)
+pmu=i915rs_$(echo "$dev" | tr : _)
+sysfs=/sys/bus/event_source/devices/$pmu
+dbg=/sys/kernel/debug/$pmu
+
+# Lines of perf's CSV output $2 for event $1, and the sum of its counts in
+# lines $3+1..$4.
+lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
+csv_sum() {
+	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
+		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+}
+pending() { awk '{ for (i = 1; i < NF; i++) if ($i == "pending") s += $(i + 1) } END { print s + 0 }' "$dbg/engines"; }
+bound() { [ -d "$sysfs" ] && [ -w "$dbg/submit" ]; }
+
+# 1. perf across CYCLES unbind/rebind cycles. A long perf, started before
+#    the first unbind, holds the first PMU's events: it counts until that
+#    unbind, then reports frozen counts through every later cycle. Each cycle
+#    also starts a fresh perf on the rebound PMU, which must count the
+#    cycle's work and freeze at its unbind.
+# stat_start OUT EVENTS: perf stat -I 200 in the background; sets $stat.
+# (wait_for evaluates its condition in its own scope: no "$1" in there.)
+stat_start() {
+	stat_out=$1
+	perf stat -a -x, -I 200 -e "$2" -o "$stat_out" &
+	stat=$!
+	wait_for '[ "$(lines interrupts "$stat_out")" -ge 1 ]' 120
+}
+stat_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1"
+	rc=$?
+	[ $rc = 0 ] || [ $rc = 130 ]
+}
+ok=1
+msg=
+long=/tmp/perf-live-long.csv
+long_moved=0
+long_frozen_from=0
+stat_start $long "$pmu/rcs0-busy/,$pmu/interrupts/"
+long_pid=$stat
+for c in $(seq "$CYCLES"); do
+	out=/tmp/perf-live-$c.csv
+	stat_start "$out" "$pmu/rcs0-busy/,$pmu/interrupts/"
+	n0=$(lines interrupts "$out")
+	l0=$(lines interrupts $long)
+	echo "rcs0 400" > "$dbg/submit"
+	wait_for '[ "$(pending)" = 0 ]' 60
+	wait_for '[ "$(lines interrupts "$out")" -ge $((n0 + 3)) ]' 60
+	moved=$(csv_sum interrupts "$out" "$n0" "$(lines interrupts "$out")")
+	echo "rcs0 2000" > "$dbg/submit"
+	echo "$dev" > "$drv/unbind"
+	# The interval in flight at unbind holds the final count; the ones after
+	# it must be 0.
+	n1=$(($(lines interrupts "$out") + 1))
+	l1=$(($(lines interrupts $long) + 1))
+	[ "$c" = 1 ] && { long_moved=$(csv_sum interrupts $long "$l0" "$l1"); long_frozen_from=$l1; }
+	wait_for '[ "$(lines interrupts "$out")" -ge $((n1 + 3)) ]' 60
+	frozen="$(csv_sum interrupts "$out" "$n1" "$(lines interrupts "$out")") $(csv_sum rcs0-busy "$out" "$n1" "$(lines interrupts "$out")")"
+	stat_stop $stat || { ok=0; msg="cycle $c: perf exit $rc"; }
+	echo "$dev" > "$drv/bind"
+	ktap_print_msg "cycle $c: this cycle's perf counted $moved interrupts before unbind, after it: $frozen"
+	if [ "$moved" -lt 400 ] || [ "$frozen" != "0 0" ] || ! kill -0 $long_pid 2>/dev/null ||
+	   ! wait_for bound 30; then
+		ok=0
+		msg="cycle $c"
+	fi
+	[ $ok = 1 ] || break
+done
+long_after=$(csv_sum interrupts $long "$long_frozen_from" "$(lines interrupts $long)")
+ktap_print_msg "long perf: $long_moved interrupts before the first unbind, $long_after after it, $(lines interrupts $long) intervals"
+stat_stop $long_pid || { ok=0; msg="$msg; long perf exit $rc"; }
+if [ $ok = 1 ] && [ "$long_moved" -ge 400 ] && [ "$long_after" = 0 ]; then
+	ktap_test_pass "perf_stat_across_${CYCLES}_unbind_rebind_cycles"
+else
+	ktap_print_msg "$msg; $(tail -4 $long 2>&1 | tr '\n' ' ')"
+	ktap_test_fail "perf_stat_across_${CYCLES}_unbind_rebind_cycles"
+fi
+
+# 2-3. Surprise removal through QMP while perf runs, and back.
+ok=1
+msg=
+for c in $(seq "$HOTPLUG"); do
+	out=/tmp/perf-hotplug.csv
+	perf stat -a -x, -I 200 -e "$pmu/rcs0-busy/,$pmu/interrupts/" -o "$out" &
+	perf=$!
+	wait_for '[ "$(lines interrupts "$out")" -ge 1 ]' 120
+	echo "rcs0 3000" > "$dbg/submit"
+	resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')
+	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for '[ -z "$(edu_devices)" ]' 30 ||
+	   [ -d "$sysfs" ]; then
+		ok=0
+		msg="cycle $c: unplug: $resp"
+	fi
+	n=$(lines interrupts "$out")
+	wait_for '[ "$(lines interrupts "$out")" -ge $((n + 2)) ]' 60 || { ok=0; msg="cycle $c: perf stopped reporting"; }
+	kill -0 $perf 2>/dev/null || { ok=0; msg="cycle $c: perf died"; }
+	kill -INT $perf 2>/dev/null
+	wait $perf
+	rc=$?
+	[ $rc = 0 ] || [ $rc = 130 ] || { ok=0; msg="cycle $c: perf exit $rc"; }
+	resp=$(host_qmp '{"execute":"device_add","arguments":{"driver":"edu","id":"edu0","bus":"pmu_rp0"}}')
+	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for bound 30; then
+		ok=0
+		msg="cycle $c: replug: $resp"
+	fi
+	[ $ok = 1 ] || break
+done
+if [ $ok = 1 ]; then
+	ktap_test_pass "qmp_surprise_removal_with_perf_running ($HOTPLUG cycles)"
+else
+	ktap_print_msg "$msg"
+	ktap_test_fail "qmp_surprise_removal_with_perf_running"
+fi
+out=/tmp/perf-replugged.csv
+if bound && perf stat -a -x, -o "$out" -e "$pmu/interrupts/" -- \
+	sh -c "echo 'rcs0 300' > $dbg/submit; i=0; \
+		while [ \$(grep -c 'pending 0' $dbg/engines) != 2 ] && [ \$i -lt 600 ]; do \
+			sleep 0.1; i=\$((i + 1)); done" &&
+   [ "$(awk -F, '/\/interrupts\// { print $1 }' "$out")" = 300 ]; then
+	ktap_test_pass "replugged_device_counts"
+else
+	ktap_print_msg "$(cat "$out" 2>&1 | tr '\n' ' ')"
+	ktap_test_fail "replugged_device_counts"
+fi
+
+# 4-5. failslab on probe: the k-th slab allocation of a bind fails, k =
+#      1..FAULTS (fail-nth: only the binding task is affected; probe runs in
+#      it). The failure must leave nothing behind.
+fs=/sys/kernel/debug/failslab
+if [ ! -d $fs ] || [ ! -e /proc/self/fail-nth ]; then
+	ktap_test_skip "probe_fails_cleanly_under_failslab (no failslab)"
+	ktap_test_skip "probe_works_after_failslab (no failslab)"
+else
+	echo "$dev" > "$drv/unbind"
+	echo 0 > $fs/verbose
+	echo N > $fs/ignore-gfp-wait
+	probe_failures() { dmesg | grep -c "probe with driver i915_pmu_rs failed"; }
+	p0=$(probe_failures)
+	failed=0
+	bad=
+	for k in $(seq "$FAULTS"); do
+		if sh -c "echo $k > /proc/self/fail-nth && echo $dev > $drv/bind" 2>/dev/null; then
+			bound || bad="$bad bound-without-pmu@$k"
+			echo "$dev" > "$drv/unbind"
+		else
+			failed=$((failed + 1))
+			if [ -d "$sysfs" ] || [ -d "$dbg" ] || [ -e "/sys/bus/pci/devices/$dev/driver" ]; then
+				bad="$bad leftovers@$k"
+			fi
+		fi
+	done
+	echo Y > $fs/ignore-gfp-wait
+	probes=$(($(probe_failures) - p0))
+	ktap_print_msg "failslab: $failed of $FAULTS binds failed, $probes of them in probe"
+	if [ -z "$bad" ] && [ "$probes" -gt 0 ]; then
+		ktap_test_pass "probe_fails_cleanly_under_failslab ($probes probe failures)"
+	else
+		ktap_print_msg "problems:$bad"
+		ktap_test_fail "probe_fails_cleanly_under_failslab"
+	fi
+	out=/tmp/perf-afterfault.csv
+	if echo "$dev" > "$drv/bind" && bound &&
+	   perf stat -a -x, -o "$out" -e "$pmu/interrupts/" -- \
+		sh -c "echo 'rcs0 50' > $dbg/submit; sleep 2" &&
+	   [ "$(awk -F, '/\/interrupts\// { print $1 }' "$out")" = 50 ]; then
+		ktap_test_pass "probe_works_after_failslab"
+	else
+		ktap_print_msg "$(cat "$out" 2>&1 | tr '\n' ' ')"
+		ktap_test_fail "probe_works_after_failslab"
+	fi
+fi
+ktap_finished
