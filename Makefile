@@ -6,7 +6,7 @@
 H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
-	kselftest report bump fmt clean distclean help
+	stress bench kselftest report bump fmt clean distclean help
 
 all: help
 
@@ -47,6 +47,18 @@ docs: tree
 ## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
 check: lint build rustdoc docs
 	@sh $(H)/boot.sh check.sh && sh $(H)/report.sh
+
+## stress     like check's boot, with the full counts: 1000 unbind/rebind
+##            cycles, 100 QMP hot-unplugs, 150 failslab probes, ...
+stress: build
+	@sh $(H)/boot.sh check.sh stress && sh $(H)/report.sh
+
+## bench      Rust PMU vs its C twin in one boot of a kernel without
+##            KASAN/lockdep (FLAVOUR=bench, built on first use), then the
+##            host's incremental rebuild time; prints the table
+bench:
+	@FLAVOUR=bench $(MAKE) --no-print-directory build
+	@FLAVOUR=bench sh $(H)/bench.sh
 
 ## report     print the table of the last check run again
 report:

@@ -10,7 +10,8 @@
 # a virtio-serial port that the broker below forwards (host_qmp in
 # harness/guest/lib.sh), so tests in the guest can hot-unplug and replug
 # the device.
-# TCG is the default; KVM=1 uses KVM. Prints the guest's progress lines;
+# TCG is the default; KVM=1 uses KVM. EXTRA_QEMU_OPTS adds QEMU options
+# (the bench's second edu device). Prints the guest's progress lines;
 # the whole console goes to $RUN/console.log.
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -55,7 +56,7 @@ timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
 -device edu,id=edu0,bus=pmu_rp0 \
 -qmp unix:$RUN/qmp.sock,server=on,wait=off -device virtio-serial-pci,id=pmu_vser \
 -chardev socket,id=pmu_host,path=$RUN/host.sock,server=on,wait=off \
--device virtserialport,chardev=pmu_host,name=pmu-rs.host" \
+-device virtserialport,chardev=pmu_host,name=pmu-rs.host ${EXTRA_QEMU_OPTS:-}" \
 	--exec "sh $REPO/harness/guest/$guest $RUN $BUILD $*" < /dev/null 2>&1 |
 	tee "$RUN/console.log" | sed -u -n 's/^.*pmu-rs-guest: //p'
 set -e

@@ -42,6 +42,13 @@ fi
 say "kernel built in $(( $(date +%s) - start )) s"
 
 say "building kselftests"
-$KMAKE -s -j"$JOBS" TARGETS="$(cat "$REPO/harness/kselftests")" \
+# Test modules (TEST_GEN_MODS_DIR) are built in the source tree against
+# KDIR; both flavours share that tree, so start them from clean.
+(cd "$SRC/tools/testing/selftests" && for d in $(cat "$REPO/harness/kselftests"); do
+	[ -d "$d/bench_modules" ] || continue
+	find "$d/bench_modules" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
+		-o -name Module.symvers -o -name modules.order \) -delete
+done)
+$KMAKE -s -j"$JOBS" TARGETS="$(cat "$REPO/harness/kselftests")" KDIR="$BUILD" \
 	kselftest-install > "$BUILD/.pmu-rs-kselftest.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/.pmu-rs-kselftest.log" >&2; die "kselftest build failed"; }

@@ -6,7 +6,16 @@
 set -eu
 . "$(dirname "$0")/env.sh"
 
+# The fragment of the flavour: pmu-rs.config, and for the bench kernel
+# bench.config on top: it replaces every symbol of the first that starts
+# with one of its own (CONFIG_KASAN also drops CONFIG_KASAN_INLINE).
 frag=$REPO/harness/pmu-rs.config
+if [ "$FLAVOUR" = bench ]; then
+	mkdir -p "$BUILD"
+	syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$REPO/harness/bench.config" | sort -u)
+	{ grep -v -F "$syms" "$frag"; cat "$REPO/harness/bench.config"; } > "$BUILD/.pmu-rs-fragment"
+	frag=$BUILD/.pmu-rs-fragment
+fi
 stamp=$BUILD/.pmu-rs-config
 want=$( (cat "$frag" "$SRC/.pmu-rs-base"; echo "$FLAVOUR") | sha256sum | cut -d' ' -f1)
 if [ -f "$BUILD/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

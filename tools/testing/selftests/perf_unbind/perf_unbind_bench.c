@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * perf_unbind_bench: the Rust PMU of i915_pmu_rs against its C twin
+ * (bench_modules/pmu_c_twin.ko, upstream's C pattern), measured in the same
+ * boot and interleaved so that machine noise hits both alike.
+ *
+ * Needs two edu devices: one bound to i915_pmu_rs (PMU i915rs_*), one to
+ * pmu_c_twin (PMU i915c_*). Prints a table and writes the figures as
+ * "key value" lines to the file given as argv[1] (default: stdout only).
+ *
+ *   read      read() latency of one event fd, median and p99 (ns)
+ *   unbind    time of the write() to the driver's unbind file with N open
+ *             events, N = 1, 100, 1000, 10000 (median of 3, us)
+ *   scaling   reads per second with 1, 2, 4 and 8 reader threads
+ *   memory    slab bytes per open event
+ */
+#define _GNU_SOURCE
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <linux/perf_event.h>
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
+
+struct side {
+	const char *label;	/* "rust" or "c" */
+	const char *prefix;	/* PMU name prefix */
+	const char *driver;	/* PCI driver name */
+	char pmu[64];
+	char bdf[32];
+	int type;
+};
+
+static struct side sides[2] = {
+	{ "rust", "i915rs_", "i915_pmu_rs" },
+	{ "c", "i915c_", "pmu_c_twin" },
+};
+
+static FILE *out;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "perf_unbind_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int read_int(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return atoi(buf);
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Finds the side's PMU and PCI device; false if it has none. */
+static bool side_find(struct side *s)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct dirent *d;
+	ssize_t n;
+	DIR *dir;
+
+	s->pmu[0] = '\0';
+	dir = opendir(EVENT_SRC_DIR);
+	if (!dir)
+		die(EVENT_SRC_DIR);
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, s->prefix, strlen(s->prefix)))
+			snprintf(s->pmu, sizeof(s->pmu), "%.63s", d->d_name);
+	closedir(dir);
+	if (!s->pmu[0])
+		return false;
+	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s", s->pmu);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		die(path);
+	target[n] = '\0';
+	*strrchr(target, '/') = '\0';
+	snprintf(s->bdf, sizeof(s->bdf), "%.31s", strrchr(target, '/') + 1);
+	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s/type", s->pmu);
+	s->type = read_int(path);
+	return s->type > 0;
+}
+
+static int open_event(const struct side *s, __u64 config)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = s->type,
+		.config = config,
+	};
+
+	return syscall(__NR_perf_event_open, &attr, -1, 0, -1, 0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *key, const char *side, double v)
+{
+	if (out)
+		fprintf(out, "%s.%s %.1f\n", key, side, v);
+}
+
+/* 1. read() latency: ROUNDS rounds of BATCH reads per side, alternating. */
+static void bench_read(void)
+{
+	enum { ROUNDS = 20, BATCH = 5000, N = ROUNDS * BATCH };
+	static double lat[2][N];
+	double med[2], p99[2];
+	int fd[2];
+	__u64 v;
+
+	for (int s = 0; s < 2; s++) {
+		fd[s] = open_event(&sides[s], 0x100003);	/* rc6-residency */
+		if (fd[s] < 0)
+			die("open rc6-residency");
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int k = 0; k < 2; k++) {
+			int s = (r + k) % 2;	/* alternate which side goes first */
+
+			for (int i = 0; i < BATCH; i++) {
+				double t0 = now_ns();
+
+				if (read(fd[s], &v, sizeof(v)) != sizeof(v))
+					die("read");
+				lat[s][r * BATCH + i] = now_ns() - t0;
+			}
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		qsort(lat[s], N, sizeof(double), cmp_double);
+		med[s] = lat[s][N / 2];
+		p99[s] = lat[s][N * 99 / 100];
+		close(fd[s]);
+		report("read_median_ns", sides[s].label, med[s]);
+		report("read_p99_ns", sides[s].label, p99[s]);
+	}
+	printf("%-34s %12.0f %12.0f %8.3f\n", "read() median, ns (2x100000 reads)", med[0], med[1],
+	       med[0] / med[1]);
+	printf("%-34s %12.0f %12.0f %8.3f\n", "read() p99, ns", p99[0], p99[1], p99[0] / p99[1]);
+}
+
+static int driver_write(const struct side *s, const char *file)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s", s->driver, file);
+	return write_str(path, s->bdf);
+}
+
+static void rebind(struct side *s)
+{
+	if (driver_write(s, "bind"))
+		die("bind");
+	for (int i = 0; i < 1000 && !side_find(s); i++)
+		usleep(10000);
+	if (!side_find(s))
+		die("PMU did not come back");
+}
+
+/* The time of the unbind write with n events open (us); the events are closed after. */
+static double unbind_once(struct side *s, int n, int *fds)
+{
+	double t0, t1;
+
+	for (int i = 0; i < n; i++) {
+		fds[i] = open_event(s, 0x100003);
+		if (fds[i] < 0)
+			die("open event for unbind");
+	}
+	t0 = now_ns();
+	if (driver_write(s, "unbind"))
+		die("unbind");
+	t1 = now_ns();
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	rebind(s);
+	return (t1 - t0) / 1000;
+}
+
+/* 2. unbind latency with N open events, median of 3 per side, alternating. */
+static void bench_unbind(void)
+{
+	static const int ns[] = { 1, 100, 1000, 10000 };
+	static int fds[10000];
+	double t[2][3];
+
+	for (size_t k = 0; k < ARRAY_SIZE(ns); k++) {
+		char key[64];
+
+		for (int rep = 0; rep < 3; rep++)
+			for (int j = 0; j < 2; j++) {
+				int s = (rep + j) % 2;
+
+				t[s][rep] = unbind_once(&sides[s], ns[k], fds);
+			}
+		for (int s = 0; s < 2; s++)
+			qsort(t[s], 3, sizeof(double), cmp_double);
+		snprintf(key, sizeof(key), "unbind_us_n%d", ns[k]);
+		report(key, "rust", t[0][1]);
+		report(key, "c", t[1][1]);
+		printf("unbind, %5d events open, us      %12.0f %12.0f %8.3f\n", ns[k], t[0][1],
+		       t[1][1], t[0][1] / t[1][1]);
+	}
+}
+
+struct reader {
+	pthread_t thread;
+	int fd;
+	bool *stop;
+	unsigned long reads;
+};
+
+static void *reader_loop(void *arg)
+{
+	struct reader *r = arg;
+	__u64 v;
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED))
+		if (read(r->fd, &v, sizeof(v)) == sizeof(v))
+			r->reads++;
+	return NULL;
+}
+
+/* Reads per second of nthreads readers, each on its own fd, for 1 s. */
+static double throughput(const struct side *s, int nthreads)
+{
+	struct reader r[8];
+	bool stop = false;
+	unsigned long total = 0;
+	double t0, t1;
+
+	for (int i = 0; i < nthreads; i++) {
+		r[i] = (struct reader){ .stop = &stop };
+		r[i].fd = open_event(s, 0x100003);
+		if (r[i].fd < 0)
+			die("open event for a reader");
+	}
+	t0 = now_ns();
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&r[i].thread, NULL, reader_loop, &r[i]);
+	usleep(1000000);
+	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(r[i].thread, NULL);
+		total += r[i].reads;
+		close(r[i].fd);
+	}
+	t1 = now_ns();
+	return total / ((t1 - t0) / 1e9);
+}
+
+/* 3. read throughput with 1, 2, 4, 8 readers. */
+static void bench_scaling(void)
+{
+	double one[2] = { 0, 0 };
+
+	for (int n = 1; n <= 8; n *= 2) {
+		double v[2];
+		char key[64];
+
+		for (int j = 0; j < 2; j++) {
+			int s = (n + j) % 2;
+
+			v[s] = throughput(&sides[s], n);
+		}
+		if (n == 1) {
+			one[0] = v[0];
+			one[1] = v[1];
+		}
+		snprintf(key, sizeof(key), "reads_per_s_t%d", n);
+		report(key, "rust", v[0]);
+		report(key, "c", v[1]);
+		printf("reads/s, %d reader(s) (x%.2f, x%.2f)  %10.0f %12.0f %8.3f\n", n,
+		       v[0] / one[0], v[1] / one[1], v[0], v[1], v[0] / v[1]);
+	}
+}
+
+static long slab_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* 4. slab bytes per open event, from Slab in /proc/meminfo around 10000 opens. */
+static void bench_memory(void)
+{
+	enum { N = 10000 };
+	static int fds[N];
+	double per[2];
+
+	for (int s = 0; s < 2; s++) {
+		long before, after;
+
+		sync();
+		usleep(200000);
+		before = slab_kb();
+		for (int i = 0; i < N; i++) {
+			fds[i] = open_event(&sides[s], 0x100003);
+			if (fds[i] < 0)
+				die("open for memory");
+		}
+		after = slab_kb();
+		for (int i = 0; i < N; i++)
+			close(fds[i]);
+		per[s] = (after - before) * 1024.0 / N;
+		report("slab_bytes_per_event", sides[s].label, per[s]);
+	}
+	printf("%-34s %12.0f %12.0f %8.3f\n", "slab bytes per open event", per[0], per[1],
+	       per[0] / per[1]);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl = { 20000, 20000 };
+
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("RLIMIT_NOFILE");
+	for (int s = 0; s < 2; s++)
+		if (!side_find(&sides[s])) {
+			fprintf(stderr, "perf_unbind_bench: no %s* PMU (driver %s bound?)\n",
+				sides[s].prefix, sides[s].driver);
+			return 4;	/* KSFT_SKIP */
+		}
+	if (argc > 1) {
+		out = fopen(argv[1], "w");
+		if (!out)
+			die(argv[1]);
+	}
+	printf("PMUs: rust %s on %s, c %s on %s; %ld online CPUs\n", sides[0].pmu, sides[0].bdf,
+	       sides[1].pmu, sides[1].bdf, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%-34s %12s %12s %8s\n", "measure", "Rust", "C twin", "Rust/C");
+	bench_read();
+	bench_unbind();
+	bench_scaling();
+	bench_memory();
+	if (out)
+		fclose(out);
+	return 0;
+}
