@@ -273,6 +273,11 @@ static const char *const events[] = {
 enum { RCS_BUSY, RCS_WAIT, RCS_SEMA, BCS_BUSY, BCS_WAIT, BCS_SEMA, ACT_FREQ, REQ_FREQ,
 	IRQS, RC6, AWAKE, NR_EVENTS };
 
+/*
+ * Timeouts: 120 s for a single scenario (a loaded TCG guest is slow), 1800 s
+ * for the loops, whose counts the PERF_UNBIND_* knobs raise for `make
+ * stress`; the kselftest runner's timeout (settings) bounds the whole run.
+ */
 FIXTURE(gt)
 {
 	struct gt gt;
@@ -318,7 +323,7 @@ FIXTURE_TEARDOWN(gt)
 }
 
 /* Every event opens; the counts follow the submitted work and stay still when idle. */
-TEST_F(gt, events_count_work)
+TEST_F_TIMEOUT(gt, events_count_work, 120)
 {
 	__u64 before[NR_EVENTS], after[NR_EVENTS], idle[NR_EVENTS];
 	int fd[NR_EVENTS];
@@ -329,7 +334,9 @@ TEST_F(gt, events_count_work)
 	}
 	for (int i = 0; i < NR_EVENTS; i++)
 		before[i] = READ_COUNT(fd[i]);
+	/* Two rcs0 jobs (the second waits behind the first), then a bcs0 job on a semaphore. */
 	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 1000"));
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 500"));
 	ASSERT_EQ(0, gt_submit(&self->gt, "bcs0 2 after rcs0"));
 	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
 	usleep(100000);		/* the GT parks 20 ms after its last job */
@@ -342,9 +349,13 @@ TEST_F(gt, events_count_work)
 		TH_LOG("%-24s work %12llu  +idle %12llu", events[i],
 		       (unsigned long long)after[i], (unsigned long long)(idle[i] - after[i]));
 
-	/* Every interrupt is one unit of work: 1000 factorials, 2 DMA transfers. */
-	EXPECT_EQ(1002, after[IRQS]);
+	/* Every interrupt is one unit of work: 1500 factorials, 2 DMA transfers. */
+	EXPECT_EQ(1502, after[IRQS]);
 	EXPECT_LT(0, after[RCS_BUSY]);
+	/* The second rcs0 job was queued while the first ran: wait < busy. */
+	EXPECT_LT(0, after[RCS_WAIT]);
+	EXPECT_GT(after[RCS_BUSY], after[RCS_WAIT]);
+	EXPECT_EQ(0, after[BCS_WAIT]);
 	/* Two DMA units: 200 ms of virtual time, within [95%, 200%]. */
 	EXPECT_LE(2 * DMA_UNIT_NS * 95 / 100, after[BCS_BUSY]);
 	EXPECT_GE(2 * DMA_UNIT_NS * 2, after[BCS_BUSY]);
@@ -371,7 +382,7 @@ TEST_F(gt, events_count_work)
  * count, which includes the time since the last read; then it is frozen,
  * poll() reports the revocation and ioctl() fails with ENODEV.
  */
-TEST_F(gt, unbind_keeps_final_count)
+TEST_F_TIMEOUT(gt, unbind_keeps_final_count, 120)
 {
 	__u64 v1, v2, v3;
 	struct pollfd p;
@@ -406,7 +417,7 @@ TEST_F(gt, unbind_keeps_final_count)
 }
 
 /* Rebind with the old fds open: the same PMU returns and counts; old fds stay frozen. */
-TEST_F(gt, rebind_with_old_fds_open)
+TEST_F_TIMEOUT(gt, rebind_with_old_fds_open, 120)
 {
 	char name[64];
 	__u64 frozen;
@@ -435,7 +446,7 @@ TEST_F(gt, rebind_with_old_fds_open)
 }
 
 /* Many unbind/rebind cycles, each with an event open, work and reads around it. */
-TEST_F(gt, unbind_rebind_cycles)
+TEST_F_TIMEOUT(gt, unbind_rebind_cycles, 1800)
 {
 	unsigned long cycles = env_count("PERF_UNBIND_CYCLES", 100);
 	__u64 v, last = 0;
@@ -488,7 +499,7 @@ static void *reader_loop(void *arg)
 }
 
 /* Readers in tight loops on every CPU while the device is unbound and rebound. */
-TEST_F(gt, concurrent_readers_during_unbind)
+TEST_F_TIMEOUT(gt, concurrent_readers_during_unbind, 1800)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN) > 8 ? sysconf(_SC_NPROCESSORS_ONLN) : 8;
 	unsigned long cycles = env_count("PERF_UNBIND_READER_CYCLES", 10);
@@ -525,7 +536,7 @@ TEST_F(gt, concurrent_readers_during_unbind)
  * splits the group (perf core detaches with DETACH_GROUP): afterwards every
  * member reads alone, with its final count.
  */
-TEST_F(gt, group_across_unbind)
+TEST_F_TIMEOUT(gt, group_across_unbind, 120)
 {
 	struct { __u64 nr, values[3]; } g;
 	struct { __u64 nr, value; } one;
@@ -562,7 +573,7 @@ TEST_F(gt, group_across_unbind)
  * event fails with ENODEV. The PMU has no self-monitoring (index 0): the
  * count comes from read().
  */
-TEST_F(gt, mmap_across_unbind)
+TEST_F_TIMEOUT(gt, mmap_across_unbind, 120)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct perf_event_mmap_page *pg;
@@ -604,7 +615,7 @@ TEST_F(gt, mmap_across_unbind)
  * events are open on both, and the event on the cpumask CPU must count
  * every interrupt while the other one stays readable.
  */
-TEST_F(gt, cpu_hotplug)
+TEST_F_TIMEOUT(gt, cpu_hotplug, 120)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	int fd, other = -1, victim = -1;
@@ -652,10 +663,33 @@ TEST_F(gt, cpu_hotplug)
 }
 
 /*
+ * A process that holds the submit file open across unbind: its writes fail
+ * with EIO (debugfs's proxy), nothing reaches the device, close works; after
+ * rebind a fresh open submits again.
+ */
+TEST_F_TIMEOUT(gt, submit_fd_across_unbind, 120)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/submit", self->gt.pmu);
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(7, write(fd, "rcs0 5\n", 7));
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	EXPECT_EQ(-1, write(fd, "rcs0 5\n", 7));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	EXPECT_EQ(0, gt_submit(&self->gt, "rcs0 5"));
+	EXPECT_EQ(0, wait_idle(&self->gt, 10000));
+}
+
+/*
  * Events do not pin the module: rmmod succeeds with events open, bound or
  * not; the old fds keep their final counts; modprobe brings the PMU back.
  */
-TEST_F(gt, rmmod_with_events_open)
+TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
 {
 	__u64 final;
 	int fd;
@@ -740,7 +774,7 @@ static void sleep_ms_upto(unsigned int *seed, int ms)
  * group with a leader. Each looped PERF_UNBIND_STRESS times with random
  * sleeps (seed in the log).
  */
-TEST_F(gt, unbind_stress_scenarios)
+TEST_F_TIMEOUT(gt, unbind_stress_scenarios, 1800)
 {
 	unsigned long loops = env_count("PERF_UNBIND_STRESS", 5);
 	unsigned int seed = time(NULL);
@@ -795,7 +829,7 @@ TEST_F(gt, unbind_stress_scenarios)
 }
 
 /* An unprivileged user gets neither system-wide events nor the bind files. */
-TEST_F(gt, unprivileged_refused)
+TEST_F_TIMEOUT(gt, unprivileged_refused, 120)
 {
 	char buf[16] = "2";
 	int status;
@@ -827,7 +861,7 @@ TEST_F(gt, unprivileged_refused)
 }
 
 /* What a counting PMU cannot do gets the errno i915 gives; the kernel stays healthy. */
-TEST_F(gt, bad_input)
+TEST_F_TIMEOUT(gt, bad_input, 120)
 {
 	static const __u64 unknown[] = { 0x3, 0x2000, 0x100005 };
 	struct perf_event_attr attr;
@@ -892,7 +926,7 @@ TEST_F(gt, bad_input)
  * taint from a WARN, an oops or a bad page (KASAN), lockdep still on, and
  * no BUG, WARNING, KASAN, lockdep or Oops line in the kernel log.
  */
-TEST_F(gt, kernel_stays_healthy)
+TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
 	static const char *const bad[] = {
 		"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
