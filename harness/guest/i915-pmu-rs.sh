@@ -7,18 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 
-drv=/sys/bus/pci/drivers/i915_pmu_rs
 EVENTS="rcs0-busy rcs0-wait rcs0-sema bcs0-busy bcs0-wait bcs0-sema actual-frequency
 requested-frequency interrupts rc6-residency software-gt-awake-time"
 
 ktap_print_header
 ktap_set_plan 10
 
-modprobe i915_pmu_rs
-dev=$(edu_devices | head -n 1)
-pmu=i915rs_$(echo "$dev" | tr : _)
-sysfs=/sys/bus/event_source/devices/$pmu
-dbg=/sys/kernel/debug/$pmu
+i915rs_setup
 
 # A field of the `engines` file: engine_field rcs0 completed, or engine_field gt interrupts.
 engine_field() {

@@ -43,3 +43,17 @@ edu_devices() {
 			echo "${d##*/}"
 	done
 }
+
+# Loads i915_pmu_rs, waits for it to bind to the first edu device and sets
+# dev (its PCI address), pmu (its PMU's name), sysfs, dbg (its debugfs
+# directory) and drv (the driver's sysfs directory).
+i915rs_setup() {
+	mount_debugfs
+	modprobe i915_pmu_rs
+	wait_for '[ -n "$(edu_devices)" ] && [ -e "/sys/bus/pci/devices/$(edu_devices | head -n 1)/driver" ]' 30
+	dev=$(edu_devices | head -n 1)
+	pmu=i915rs_$(echo "$dev" | tr : _)
+	sysfs=/sys/bus/event_source/devices/$pmu
+	dbg=/sys/kernel/debug/$pmu
+	drv=/sys/bus/pci/drivers/i915_pmu_rs
+}

@@ -16,18 +16,11 @@
 CYCLES=${PERF_LIVE_CYCLES:-3}
 HOTPLUG=${PERF_LIVE_HOTPLUG:-3}
 FAULTS=${PERF_LIVE_FAULTS:-40}
-drv=/sys/bus/pci/drivers/i915_pmu_rs
 
 ktap_print_header
 ktap_set_plan 5
 
-mount_debugfs
-modprobe i915_pmu_rs
-wait_for '[ -n "$(edu_devices)" ] && [ -e "/sys/bus/pci/devices/$(edu_devices)/driver" ]' 30
-dev=$(edu_devices | head -n 1)
-pmu=i915rs_$(echo "$dev" | tr : _)
-sysfs=/sys/bus/event_source/devices/$pmu
-dbg=/sys/kernel/debug/$pmu
+i915rs_setup
 
 # Lines of perf's CSV output $2 for event $1, and the sum of its counts in
 # lines $3+1..$4.
