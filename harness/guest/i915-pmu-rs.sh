@@ -27,7 +27,7 @@ wait_idle() {
 # Sum of an event's counts in lines $2+1..$3 of perf's CSV output $4.
 csv_sum() {
 	grep "/$1/" "$4" | sed -n "$(($2 + 1)),$3p" |
-		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
 }
 lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
 

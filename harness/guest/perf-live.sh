@@ -27,9 +27,9 @@ i915rs_setup
 lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
 csv_sum() {
 	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
-		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
 }
-pending() { awk '{ for (i = 1; i < NF; i++) if ($i == "pending") s += $(i + 1) } END { print s + 0 }' "$dbg/engines"; }
+pending() { awk '{ for (i = 1; i < NF; i++) if ($i == "pending") s += $(i + 1) } END { printf "%.0f\n", s }' "$dbg/engines"; }
 bound() { [ -d "$sysfs" ] && [ -w "$dbg/submit" ]; }
 
 # 1. perf across CYCLES unbind/rebind cycles. A long perf, started before

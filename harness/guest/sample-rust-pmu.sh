@@ -40,7 +40,7 @@ fi
 kill -INT "$perf"
 wait "$perf"
 rc=$?
-ticks=$(awk -F, '$4 ~ /ticks/ && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' "$out")
+ticks=$(awk -F, '$4 ~ /ticks/ && $2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }' "$out")
 ktap_print_msg "perf exit $rc; ${before:-0} intervals before rmmod; $ticks ticks counted in all"
 if [ "$ticks" -gt 0 ]; then
 	ktap_test_pass "perf_stat_counts_ticks ($ticks)"
