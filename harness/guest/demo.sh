@@ -19,13 +19,21 @@ follow() {
 	tail -n +1 -F --pid="$2" "$1" 2>/dev/null | grep --line-buffered -v '^#\|^$' |
 		sed -u 's/^/pmu-rs-guest:    perf| /'
 }
+# Ctrl-C for perf $2 (called $1); it must exit cleanly.
+stop_perf() {
+	kill -INT "$2"
+	wait "$2"
+	rc=$?
+	sleep 1
+	log "   $1 perf stopped with Ctrl-C: exit status $rc"
+	[ $rc = 0 ] || [ $rc = 130 ] || problem "$1 perf exit status $rc"
+}
 field() { awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' "$dbg/engines"; }
 idle() { [ "$(field rcs0 pending)" = 0 ] && [ "$(field bcs0 pending)" = 0 ]; }
-# Sum of the counts of event $1 in perf's human output $2, lines $3+1..$4.
-sum() {
-	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
-		awk '{ v = $2; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) s += v } END { print s + 0 }'
-}
+# The sum of the numeric counts of perf's lines on stdin (perf prints
+# "<not counted>" for revoked events), and of all lines of event $1 in $2.
+numeric_sum() { awk '{ v = $2; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) s += v } END { printf "%.0f\n", s }'; }
+total() { grep "/$1/" "$2" | numeric_sum; }
 n() { c=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${c:-0}"; }
 
 log "kernel $(uname -r) under QEMU, with KASAN, lockdep and DEBUG_ATOMIC_SLEEP"
@@ -40,69 +48,61 @@ perf list pmu 2>/dev/null | grep "$pmu/" | sed 's/^ */   /' | say
 step "3. perf stat -a -I 1000 -e $pmu/{rcs0-busy,bcs0-busy,interrupts,rc6-residency}/"
 out=/tmp/demo-perf1.txt
 ev="$pmu/rcs0-busy/,$pmu/bcs0-busy/,$pmu/interrupts/,$pmu/rc6-residency/"
-perf stat -a -I 1000 -e "$ev" -o "$out" &
+# perf writes its intervals to stderr, unbuffered (-o would buffer them).
+perf stat -a -I 1000 -e "$ev" 2> "$out" &
 perf1=$!
 follow "$out" $perf1 &
 wait_for '[ "$(n interrupts "$out")" -ge 2 ]' 120 || problem "perf did not start"
 
-step "4. Submit work: 'rcs0 8000' (factorials) and 'bcs0 4 after rcs0' (DMA, waits for rcs0)"
-echo "rcs0 8000" > "$dbg/submit"
+step "4. Submit work: 10 x 'rcs0 10000' (factorials) and 'bcs0 4 after rcs0' (DMA, waits for rcs0)"
+for i in 1 2 3 4 5 6 7 8 9 10; do echo "rcs0 10000" > "$dbg/submit"; done
 echo "bcs0 4 after rcs0" > "$dbg/submit"
-n0=$(n interrupts "$out")
-wait_for '[ "$(n interrupts "$out")" -ge $((n0 + 2)) ]' 60
-busy=$(sum rcs0-busy "$out" "$n0" "$(n rcs0-busy "$out")")
-[ "$busy" -gt 0 ] || problem "no rcs0 busy time while work runs"
+sleep 2
 
 step "5. Unbind the device while perf reads it and work runs: echo $dev > $drv/unbind"
+log "   engines before unbind: $(field rcs0 pending) rcs0 and $(field bcs0 pending) bcs0 jobs pending"
 echo "$dev" > "$drv/unbind"
 log "   unbind returned; PMU in sysfs: $([ -d "$sysfs" ] && echo yes || echo gone)"
-n1=$(($(n interrupts "$out") + 1))
-wait_for '[ "$(n interrupts "$out")" -ge $((n1 + 2)) ]' 60 || problem "perf stopped reporting after unbind"
+sleep 3
 kill -0 $perf1 2>/dev/null && log "   perf is still running; its counts are frozen at their final values" ||
 	problem "perf died at unbind"
-after=$(($(sum rcs0-busy "$out" "$n1" "$(n rcs0-busy "$out")") + $(sum interrupts "$out" "$n1" "$(n interrupts "$out")")))
-[ "$after" = 0 ] || problem "counts moved after unbind ($after)"
 
 step "6. Rebind: echo $dev > $drv/bind"
 echo "$dev" > "$drv/bind"
 wait_for '[ -d "$sysfs" ]' 30 || problem "PMU did not come back"
 log "   the PMU is back under the same name: $pmu, type $(cat "$sysfs/type" 2>/dev/null)"
-n2=$(n interrupts "$out")
-wait_for '[ "$(n interrupts "$out")" -ge $((n2 + 1)) ]' 60
+sleep 2
 kill -0 $perf1 2>/dev/null && log "   the first perf still runs (on its old, frozen events)" || problem "perf died at rebind"
-kill -INT $perf1
-wait $perf1
-rc=$?
-sleep 1
-log "   first perf stopped with Ctrl-C: exit status $rc"
-[ $rc = 0 ] || [ $rc = 130 ] || problem "perf exit status $rc"
+stop_perf first $perf1
+# Read back what perf printed: work counted before the unbind, and nothing
+# in its last 3 intervals (at least 5 s after the unbind).
+busy=$(total rcs0-busy "$out")
+last=$(grep "/rcs0-busy/\|/interrupts/" "$out" | tail -n 6 | numeric_sum)
+log "   perf saw $((busy / 1000000)) ms of rcs0 busy time in all; its last 3 intervals: $last"
+[ "$busy" -gt 0 ] || problem "perf saw no rcs0 busy time"
+[ "$last" = 0 ] || problem "counts moved after unbind ($last)"
 
 step "7. A new perf stat on the rebound PMU, then QEMU hot-unplugs the device (QMP device_del)"
 out=/tmp/demo-perf2.txt
-perf stat -a -I 1000 -e "$pmu/rcs0-busy/,$pmu/interrupts/" -o "$out" &
+perf stat -a -I 1000 -e "$pmu/rcs0-busy/,$pmu/interrupts/" 2> "$out" &
 perf2=$!
 follow "$out" $perf2 &
 wait_for '[ "$(n interrupts "$out")" -ge 1 ]' 120
 echo "rcs0 8000" > "$dbg/submit"
-n3=$(n interrupts "$out")
-wait_for '[ "$(n interrupts "$out")" -ge $((n3 + 2)) ]' 60
-[ "$(sum interrupts "$out" "$n3" "$(n interrupts "$out")")" -gt 0 ] || problem "rebound PMU did not count"
+sleep 2
 resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')
 wait_for '[ -z "$(edu_devices)" ]' 30 && log "   the device is gone from the PCI bus" ||
 	problem "device_del failed: $resp"
-n4=$(n interrupts "$out")
-wait_for '[ "$(n interrupts "$out")" -ge $((n4 + 2)) ]' 60 || problem "perf stopped reporting after unplug"
+sleep 3
 kill -0 $perf2 2>/dev/null && log "   perf is still running" || problem "perf died at hot-unplug"
 
 step "8. QEMU plugs the device back in (QMP device_add); the driver binds again"
 resp=$(host_qmp '{"execute":"device_add","arguments":{"driver":"edu","id":"edu0","bus":"pmu_rp0"}}')
 wait_for '[ -d "$sysfs" ]' 30 && log "   $pmu is back, type $(cat "$sysfs/type")" || problem "no PMU after replug: $resp"
-kill -INT $perf2
-wait $perf2
-rc=$?
-sleep 1
-log "   second perf stopped with Ctrl-C: exit status $rc"
-[ $rc = 0 ] || [ $rc = 130 ] || problem "perf exit status $rc"
+stop_perf second $perf2
+irqs=$(total interrupts "$out")
+log "   the second perf counted $irqs interrupts (8000 units of work) before the unplug"
+[ "$irqs" -gt 0 ] || problem "the rebound PMU counted nothing"
 
 step "9. The kernel log"
 splats=$(dmesg | grep -E "$SPLAT")
@@ -118,6 +118,7 @@ log ""
 if [ -z "$problems" ]; then
 	log "VERDICT: PASS: perf kept running through unbind, rebind and hot-unplug; counts froze at unbind and the PMU came back each time; no splat"
 else
-	log "VERDICT: FAIL:$problems"
+	log "VERDICT: FAIL:"
+	echo "$problems" | sed '/^$/d' | while IFS= read -r l; do log "$l"; done
 fi
 touch "$RUN/guest.done"
