@@ -28,13 +28,10 @@ stop_perf() {
 	log "   $1 perf stopped with Ctrl-C: exit status $rc"
 	[ $rc = 0 ] || [ $rc = 130 ] || problem "$1 perf exit status $rc"
 }
-field() { awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' "$dbg/engines"; }
-idle() { [ "$(field rcs0 pending)" = 0 ] && [ "$(field bcs0 pending)" = 0 ]; }
 # The sum of the numeric counts of perf's lines on stdin (perf prints
 # "<not counted>" for revoked events), and of all lines of event $1 in $2.
 numeric_sum() { awk '{ v = $2; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) s += v } END { printf "%.0f\n", s }'; }
 total() { grep "/$1/" "$2" | numeric_sum; }
-n() { c=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${c:-0}"; }
 
 log "kernel $(uname -r) under QEMU, with KASAN, lockdep and DEBUG_ATOMIC_SLEEP"
 i915rs_setup
@@ -52,7 +49,7 @@ ev="$pmu/rcs0-busy/,$pmu/bcs0-busy/,$pmu/interrupts/,$pmu/rc6-residency/"
 perf stat -a -I 1000 -e "$ev" 2> "$out" &
 perf1=$!
 follow "$out" $perf1 &
-wait_for '[ "$(n interrupts "$out")" -ge 2 ]' 120 || problem "perf did not start"
+wait_for '[ "$(lines interrupts "$out")" -ge 2 ]' 120 || problem "perf did not start"
 
 step "4. Submit work: 10 x 'rcs0 10000' (factorials) and 'bcs0 4 after rcs0' (DMA, waits for rcs0)"
 for i in 1 2 3 4 5 6 7 8 9 10; do echo "rcs0 10000" > "$dbg/submit"; done
@@ -60,7 +57,7 @@ echo "bcs0 4 after rcs0" > "$dbg/submit"
 sleep 2
 
 step "5. Unbind the device while perf reads it and work runs: echo $dev > $drv/unbind"
-log "   engines before unbind: $(field rcs0 pending) rcs0 and $(field bcs0 pending) bcs0 jobs pending"
+log "   engines before unbind: $(engine_field rcs0 pending) rcs0 and $(engine_field bcs0 pending) bcs0 jobs pending"
 echo "$dev" > "$drv/unbind"
 log "   unbind returned; PMU in sysfs: $([ -d "$sysfs" ] && echo yes || echo gone)"
 sleep 3
@@ -87,7 +84,7 @@ out=/tmp/demo-perf2.txt
 perf stat -a -I 1000 -e "$pmu/rcs0-busy/,$pmu/interrupts/" 2> "$out" &
 perf2=$!
 follow "$out" $perf2 &
-wait_for '[ "$(n interrupts "$out")" -ge 1 ]' 120
+wait_for '[ "$(lines interrupts "$out")" -ge 1 ]' 120
 echo "rcs0 8000" > "$dbg/submit"
 sleep 2
 resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')

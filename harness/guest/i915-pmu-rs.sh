@@ -15,21 +15,10 @@ ktap_set_plan 10
 
 i915rs_setup
 
-# A field of the `engines` file: engine_field rcs0 completed, or engine_field gt interrupts.
-engine_field() {
-	awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' \
-		"$dbg/engines"
-}
 # Wait until every submitted job has completed.
 wait_idle() {
 	wait_for '[ "$(engine_field rcs0 pending)" = 0 ] && [ "$(engine_field bcs0 pending)" = 0 ]' "$1"
 }
-# Sum of an event's counts in lines $2+1..$3 of perf's CSV output $4.
-csv_sum() {
-	grep "/$1/" "$4" | sed -n "$(($2 + 1)),$3p" |
-		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
-}
-lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
 
 # 1. Bound, with the sysfs tables and the submission interface; the PMU sits
 #    under its PCI device in sysfs.
@@ -86,11 +75,11 @@ if wait_for '[ "$(lines interrupts "$out")" -ge 2 ]' 120; then
 	n1=$(($(lines interrupts "$out") + 2))
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n1 + 2)) ]' 60
 	n2=$((n1 + 2))
-	rcs=$(csv_sum rcs0-busy "$n0" "$n1" "$out")
-	bcs=$(csv_sum bcs0-busy "$n0" "$n1" "$out")
-	sema=$(csv_sum bcs0-sema "$n0" "$n1" "$out")
-	irqs=$(csv_sum interrupts "$n0" "$n1" "$out")
-	freq=$(csv_sum actual-frequency "$n0" "$n1" "$out")
+	rcs=$(csv_sum rcs0-busy "$out" "$n0" "$n1")
+	bcs=$(csv_sum bcs0-busy "$out" "$n0" "$n1")
+	sema=$(csv_sum bcs0-sema "$out" "$n0" "$n1")
+	irqs=$(csv_sum interrupts "$out" "$n0" "$n1")
+	freq=$(csv_sum actual-frequency "$out" "$n0" "$n1")
 	ktap_print_msg "work: rcs0-busy $rcs ns, bcs0-busy $bcs ns, bcs0-sema $sema ns, interrupts $irqs (device: $((irq1 - irq0))), actual-frequency $freq"
 	# Two DMA units take 200 ms of QEMU virtual time.
 	if [ "$rcs" -gt 0 ] && [ "$bcs" -gt 150000000 ] && [ "$sema" -gt 0 ] &&
@@ -99,7 +88,7 @@ if wait_for '[ "$(lines interrupts "$out")" -ge 2 ]' 120; then
 	else
 		ktap_test_fail "perf_stat_counts_submitted_work"
 	fi
-	idle="$(csv_sum rcs0-busy "$n1" "$n2" "$out") $(csv_sum bcs0-busy "$n1" "$n2" "$out") $(csv_sum interrupts "$n1" "$n2" "$out")"
+	idle="$(csv_sum rcs0-busy "$out" "$n1" "$n2") $(csv_sum bcs0-busy "$out" "$n1" "$n2") $(csv_sum interrupts "$out" "$n1" "$n2")"
 	if [ "$idle" = "0 0 0" ]; then
 		ktap_test_pass "idle_counts_nothing"
 	else

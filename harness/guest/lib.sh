@@ -57,3 +57,20 @@ i915rs_setup() {
 	dbg=/sys/kernel/debug/$pmu
 	drv=/sys/bus/pci/drivers/i915_pmu_rs
 }
+
+# A field of i915_pmu_rs's `engines` debugfs file ($dbg, from i915rs_setup):
+# engine_field rcs0 pending, or engine_field gt interrupts.
+engine_field() {
+	awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' \
+		"$dbg/engines"
+}
+
+# How many lines of perf's CSV output $2 are for event $1.
+lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
+
+# The sum of event $1's counts in lines $3+1..$4 of perf's CSV output $2
+# ("<not counted>" counts as 0).
+csv_sum() {
+	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
+		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
+}

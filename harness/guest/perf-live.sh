@@ -22,13 +22,6 @@ ktap_set_plan 5
 
 i915rs_setup
 
-# Lines of perf's CSV output $2 for event $1, and the sum of its counts in
-# lines $3+1..$4.
-lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
-csv_sum() {
-	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
-		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
-}
 pending() { awk '{ for (i = 1; i < NF; i++) if ($i == "pending") s += $(i + 1) } END { printf "%.0f\n", s }' "$dbg/engines"; }
 bound() { [ -d "$sysfs" ] && [ -w "$dbg/submit" ]; }
 
