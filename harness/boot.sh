@@ -26,13 +26,16 @@ ln -sfn "$RUN" "$RUNS/latest"
 # Keep the last 10 runs.
 ls -1d "$RUNS"/2* 2>/dev/null | head -n -10 | xargs -r rm -rf
 
-# TCG_THREAD=single runs both vCPUs on one host thread. The default, one
-# thread per vCPU (MTTCG), is faster (upstream's sigtrap_threads stress test
-# times out single-threaded), but QEMU 7.2 MTTCG once ran stale code after
-# the kernel patched its own text ("Oops: int3" in __schedule, seen once,
-# from `perf list`).
+# Under TCG both vCPUs run on one host thread (TCG_THREAD=single). With one
+# thread per vCPU (TCG_THREAD=multi, faster), QEMU 7.2 sometimes runs stale
+# code after the guest kernel patched its own text: "Oops: int3" at a static
+# key being flipped, e.g. perf_sched_events in finish_task_switch() when a
+# perf run ends (seen twice in check). harness/guest/tcg-text-poke.sh
+# reproduces it: flipping sched_schedstats while both vCPUs context-switch
+# oopsed a multi-threaded guest within its first 500 flips; single-threaded
+# it ran 3000 flips clean. `make bench` uses multi for its scaling measure.
 accel=--disable-kvm
-tcg="-accel tcg,thread=${TCG_THREAD:-multi}"
+tcg="-accel tcg,thread=${TCG_THREAD:-single}"
 if [ "${KVM:-0}" = 1 ]; then
 	[ -w /dev/kvm ] || die "KVM=1 but /dev/kvm is not usable"
 	accel=
