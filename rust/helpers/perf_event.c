@@ -2,7 +2,8 @@
 
 /*
  * Helpers for perf events: the local64_t accessors that the counter
- * bookkeeping of a PMU driver needs.
+ * bookkeeping of a PMU driver needs, for 32-bit kernels. 64-bit kernels
+ * do these inline (rust/kernel/perf/event.rs).
  */
 
 #include <linux/perf_event.h>

@@ -6,6 +6,84 @@
 
 use crate::{bindings, types::Opaque};
 
+/// The `local64_t` operations of the counting hot path, compiled inline.
+///
+/// On 64-bit kernels a `local64_t` is one naturally aligned machine word (a `local_t`), which
+/// `local64_read()`, `local64_set()`, `local64_add()` and `local64_cmpxchg()` access with
+/// single instructions. Called through the C helpers, each would be an out-of-line call on
+/// every `read()` of an event; these are the same operations on the same word, done with
+/// `core` atomics. They are at least as strong as the `local_t` ones (which may omit the
+/// `lock` prefix) and need no ordering, as `local_t` gives none.
+#[cfg(CONFIG_64BIT)]
+mod local64 {
+    use crate::bindings::local64_t;
+    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    use core::mem::{align_of, size_of};
+
+    const _: () = assert!(
+        size_of::<local64_t>() == size_of::<AtomicU64>()
+            && align_of::<local64_t>() >= align_of::<AtomicU64>()
+    );
+
+    /// # Safety
+    ///
+    /// `l` must point to a live `local64_t` that is only accessed atomically while the
+    /// returned reference exists.
+    #[inline(always)]
+    unsafe fn atomic<'a>(l: *mut local64_t) -> &'a AtomicU64 {
+        // SAFETY: The caller guarantees a live, atomically accessed `local64_t`; its size and
+        // alignment are those of `AtomicU64` (checked above).
+        unsafe { AtomicU64::from_ptr(l.cast()) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`atomic`].
+    #[inline(always)]
+    pub(super) unsafe fn read(l: *mut local64_t) -> u64 {
+        // SAFETY: Guaranteed by the caller.
+        unsafe { atomic(l) }.load(Relaxed)
+    }
+
+    /// # Safety
+    ///
+    /// As for [`atomic`].
+    #[inline(always)]
+    pub(super) unsafe fn set(l: *mut local64_t, v: u64) {
+        // SAFETY: Guaranteed by the caller.
+        unsafe { atomic(l) }.store(v, Relaxed)
+    }
+
+    /// # Safety
+    ///
+    /// As for [`atomic`].
+    #[inline(always)]
+    pub(super) unsafe fn add(v: u64, l: *mut local64_t) {
+        // SAFETY: Guaranteed by the caller.
+        unsafe { atomic(l) }.fetch_add(v, Relaxed);
+    }
+
+    /// # Safety
+    ///
+    /// As for [`atomic`].
+    #[inline(always)]
+    pub(super) unsafe fn cmpxchg(l: *mut local64_t, old: u64, new: u64) -> u64 {
+        // SAFETY: Guaranteed by the caller.
+        match unsafe { atomic(l) }.compare_exchange(old, new, Relaxed, Relaxed) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+}
+
+/// 32-bit kernels: `local64_t` may be an `atomic64_t` behind a lock; use the C helpers.
+#[cfg(not(CONFIG_64BIT))]
+mod local64 {
+    pub(super) use crate::bindings::{
+        local64_add as add, local64_cmpxchg as cmpxchg, local64_read as read, local64_set as set,
+    };
+}
+
 /// The `PERF_HES_*` state of an event's hardware counter (`event->hw.state`).
 ///
 /// A counting driver sets [`HwState::STOPPED`] when its counter does not run and
@@ -216,14 +294,14 @@ impl Event {
     /// The value of the event's count (`event->count`), without the child counts.
     pub fn count(&self) -> u64 {
         // SAFETY: By the type invariant the event is valid; `count` is a `local64_t`.
-        unsafe { bindings::local64_read(&raw mut (*self.as_raw()).count) }
+        unsafe { local64::read(&raw mut (*self.as_raw()).count) }
     }
 
     /// Records `now`, a raw reading of a free-running counter, as the point the next
     /// [`Event::update_count`] counts from (`hw.prev_count`).
     pub fn set_prev_count(&self, now: u64) {
         // SAFETY: By the type invariant the event is valid; `prev_count` is a `local64_t`.
-        unsafe { bindings::local64_set(&raw mut (*self.as_raw()).hw.prev_count, now) };
+        unsafe { local64::set(&raw mut (*self.as_raw()).hw.prev_count, now) };
     }
 
     /// Folds the progress of a free-running counter into `event->count`.
@@ -248,20 +326,20 @@ impl Event {
     pub fn update_count(&self, read_counter: impl Fn() -> u64) -> u64 {
         let ev = self.as_raw();
         // SAFETY: By the type invariant the event is valid; `prev_count` and `count` are
-        // `local64_t`s that are only accessed through the `local64_*` primitives.
+        // `local64_t`s that are only accessed atomically, here and by perf core.
         unsafe {
             let prev_count = &raw mut (*ev).hw.prev_count;
-            let mut prev = bindings::local64_read(prev_count);
+            let mut prev = local64::read(prev_count);
             let now = loop {
                 let now = read_counter();
-                let seen = bindings::local64_cmpxchg(prev_count, prev, now);
+                let seen = local64::cmpxchg(prev_count, prev, now);
                 if seen == prev {
                     break now;
                 }
                 prev = seen;
             };
             let delta = now.wrapping_sub(prev);
-            bindings::local64_add(delta, &raw mut (*ev).count);
+            local64::add(delta, &raw mut (*ev).count);
             delta
         }
     }
