@@ -577,13 +577,23 @@ impl PmuObject {
     }
 }
 
-/// The dispatcher of the hot-path callbacks: the driver's ops or the stubs.
+/// The dispatcher of the callbacks: the driver's ops or the stubs.
+///
+/// `f` runs inside an RCU read-side critical section, which [`PmuObject::revoke`] waits for
+/// after swapping the ops. For the hot-path callbacks (`add`, `del`, `start`, `stop` and
+/// `read`) that section is the one perf core already holds: it calls them with interrupts
+/// disabled (under the context's raw lock, from an IPI or in NMI), and `synchronize_rcu()`
+/// waits for interrupts-disabled regions as for `rcu_read_lock()`. The others take the RCU
+/// read lock here.
 ///
 /// # Safety
 ///
-/// `event` must be a live event of a [`PmuObject`] that went through `init_event`.
+/// `event` must be a live event of a [`PmuObject`] that went through `init_event`, and if
+/// `irqs_off` is true, interrupts must be disabled until this returns.
+#[inline(always)]
 unsafe fn with_ops(
     event: *mut bindings::perf_event,
+    irqs_off: bool,
     f: impl FnOnce(&RawOps, *const c_void, &Event, *mut c_void),
 ) {
     // SAFETY: `pmu_private` was set by `init_event` and is freed only by `destroy`, which perf
@@ -591,9 +601,17 @@ unsafe fn with_ops(
     let es = unsafe { &*(*event).pmu_private.cast::<EventState>() };
     // SAFETY: The event is live (caller guarantee).
     let ev = unsafe { Event::from_raw(event) };
-    let _rcu = rcu::read_lock();
+    let _rcu = if irqs_off {
+        if cfg!(CONFIG_PROVE_LOCKING) {
+            // SAFETY: It is always safe to call `lockdep_assert_irqs_disabled()`.
+            unsafe { bindings::lockdep_assert_irqs_disabled() };
+        }
+        None
+    } else {
+        Some(rcu::read_lock())
+    };
     // SAFETY: `ops` always points to a valid, static `RawOps`; the driver's stay valid until
-    // an RCU grace period after the swap, and this runs under `rcu_read_lock`.
+    // an RCU grace period after the swap, and this runs in an RCU read-side critical section.
     let ops = unsafe { &*es.pmu.ops.load(Acquire) };
     f(ops, es.pmu.data, ev, es.driver)
 }
@@ -627,10 +645,10 @@ unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn add_callback(event: *mut bindings::perf_event, flags: c_int) -> c_int {
     let mut ret = 0;
-    // SAFETY: Perf core calls `add` for an initialised event of ours; the ops' arguments are
-    // the ones `with_ops` vouches for.
+    // SAFETY: Perf core calls `add` for an initialised event of ours, with interrupts
+    // disabled; the ops' arguments are the ones `with_ops` vouches for.
     unsafe {
-        with_ops(event, |ops, data, ev, st| {
+        with_ops(event, true, |ops, data, ev, st| {
             ret = from_result(|| (ops.add)(data, ev, st, EventFlags::from_raw(flags)).map(|()| 0));
         })
     };
@@ -644,10 +662,10 @@ macro_rules! void_callback {
         /// Perf core calls this with a valid event of a PMU registered by [`Registration`],
         /// which went through [`event_init_callback`] successfully.
         unsafe extern "C" fn $name(event: *mut bindings::perf_event, flags: c_int) {
-            // SAFETY: Perf core calls this for an initialised event of ours; the ops'
-            // arguments are the ones `with_ops` vouches for.
+            // SAFETY: Perf core calls this for an initialised event of ours, with interrupts
+            // disabled; the ops' arguments are the ones `with_ops` vouches for.
             unsafe {
-                with_ops(event, |ops, data, ev, st| {
+                with_ops(event, true, |ops, data, ev, st| {
                     (ops.$op)(data, ev, st, EventFlags::from_raw(flags))
                 })
             };
@@ -663,8 +681,9 @@ void_callback!(stop_callback, stop);
 /// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
-    // SAFETY: Perf core calls `read` for an initialised event of ours.
-    unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
+    // SAFETY: Perf core calls `read` for an initialised event of ours, with interrupts
+    // disabled.
+    unsafe { with_ops(event, true, |ops, data, ev, st| (ops.read)(data, ev, st)) };
 }
 
 /// # Safety
@@ -676,7 +695,7 @@ unsafe extern "C" fn mapped_callback(
     _mm: *mut bindings::mm_struct,
 ) {
     // SAFETY: Perf core calls this for an initialised event of ours.
-    unsafe { with_ops(event, |ops, data, ev, st| (ops.mapped)(data, ev, st)) };
+    unsafe { with_ops(event, false, |ops, data, ev, st| (ops.mapped)(data, ev, st)) };
 }
 
 /// # Safety
@@ -688,7 +707,11 @@ unsafe extern "C" fn unmapped_callback(
     _mm: *mut bindings::mm_struct,
 ) {
     // SAFETY: Perf core calls this for an initialised event of ours.
-    unsafe { with_ops(event, |ops, data, ev, st| (ops.unmapped)(data, ev, st)) };
+    unsafe {
+        with_ops(event, false, |ops, data, ev, st| {
+            (ops.unmapped)(data, ev, st)
+        })
+    };
 }
 
 /// Names of the PMUs registered through this module, to refuse a duplicate with `EEXIST`
