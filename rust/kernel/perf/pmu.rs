@@ -316,8 +316,8 @@ impl<T: Operations> Adapter<T> {
 ///
 /// - `driver` is the `T::EventData` created for `event` and is freed exactly once: by the
 ///   event's `destroy` while the PMU is live, or by [`PmuObject::revoke`].
-/// - `index` is this state's position in its PMU's event list; it changes only under the PMU's
-///   state lock.
+/// - While the PMU is not revoked, `index` is this state's position in its PMU's event list;
+///   it changes only under the PMU's state lock.
 struct EventState {
     event: *mut bindings::perf_event,
     driver: *mut c_void,
@@ -334,9 +334,7 @@ unsafe impl Send for EventPtr {}
 
 /// The mutable part of a PMU object.
 struct State {
-    /// The driver is gone: its callbacks, its data and every `T::EventData` are dropped.
-    revoked: bool,
-    /// The live events of this PMU.
+    /// The live events of this PMU, until it is revoked; not used afterwards.
     events: KVec<EventPtr>,
     /// Perf core refused to unregister (`-EBUSY`): the registration's reference, waiting for
     /// the last event to go.
@@ -356,7 +354,10 @@ struct State {
 ///   core until unregistration succeeds; the object is freed only after that.
 /// - `ops` points to either the driver's [`RawOps`] (`driver_ops`) or [`STUB_OPS`]; it is
 ///   swapped once, under the state lock, followed by an RCU grace period.
-/// - `driver_ops` and `data` are valid while `state.revoked` is false.
+/// - `driver_ops` and `data` are valid while `revoked` is false. `revoked` becomes true once,
+///   under the state lock; after that `state.events` is never read again.
+/// - `live` is the number of events that went through `init_event` and whose `destroy` has
+///   not finished; it only goes up while not revoked.
 /// - The registration's reference (held by the [`Registration`], then by `state.zombie` or
 ///   the teardown work) is the last one dropped.
 #[pin_data]
@@ -366,6 +367,9 @@ struct PmuObject {
     ops: Atomic<*const RawOps>,
     driver_ops: &'static RawOps,
     data: *const c_void,
+    /// The driver is gone: its callbacks, its data and every `T::EventData` are dropped.
+    revoked: Atomic<bool>,
+    live: Atomic<usize>,
     name: CString,
     module: *mut bindings::module,
     #[pin]
@@ -435,10 +439,11 @@ impl PmuObject {
             ops: Atomic::new(ptr::from_ref(driver_ops)),
             driver_ops,
             data,
+            revoked: Atomic::new(false),
+            live: Atomic::new(0),
             name,
             module,
             state <- new_mutex!(State {
-                revoked: false,
                 events: KVec::new(),
                 zombie: None,
             }),
@@ -477,7 +482,7 @@ impl PmuObject {
         // call `event_init`, i.e. at least until unregistration.
         let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
         let mut state = self.state.lock();
-        if state.revoked {
+        if self.revoked.load(Relaxed) {
             return Err(ENODEV);
         }
         state.events.reserve(1, GFP_KERNEL)?;
@@ -501,6 +506,7 @@ impl PmuObject {
             unsafe { (self.driver_ops.event_free)(es.driver) };
             return Err(ENOMEM);
         }
+        self.live.add(1, Relaxed);
         // SAFETY: `ev` is being initialised by perf core, which leaves `pmu_private` and
         // `destroy` to the PMU.
         unsafe {
@@ -510,31 +516,42 @@ impl PmuObject {
         Ok(())
     }
 
-    /// Forgets an event: called from its `destroy`.
-    fn release_event(&self, es: KBox<EventState>) {
-        let mut state = self.state.lock();
-        let i = es.index.load(Relaxed);
-        let last = state.events.len() - 1;
-        if i != last {
-            let moved = state.events[last].0;
-            state.events[i] = EventPtr(moved);
-            // SAFETY: Every pointer in the list is a live `EventState` while the lock is held.
-            unsafe { (*moved).index.store(i, Relaxed) };
+    /// Forgets an event: called from its `destroy`. Once the PMU is revoked, this takes no
+    /// lock unless `es` is the last event of a PMU waiting to be unregistered.
+    ///
+    /// # Safety
+    ///
+    /// `es` must be an event state of this PMU, in its list while not revoked, that is not
+    /// used again.
+    unsafe fn release_event(&self, es: *mut EventState) {
+        if !self.revoked.load(Acquire) {
+            let mut state = self.state.lock();
+            // Revocation may have won the lock; then the list and `es.driver` are its business.
+            if !self.revoked.load(Relaxed) {
+                // SAFETY: Not revoked, so `es` is in the list, which only changes under the
+                // lock, and so are the states it points to.
+                let i = unsafe { (*es).index.load(Relaxed) };
+                let last = state.events.len() - 1;
+                if i != last {
+                    let moved = state.events[last].0;
+                    state.events[i] = EventPtr(moved);
+                    // SAFETY: Every pointer in the list is a live `EventState` while the lock is
+                    // held.
+                    unsafe { (*moved).index.store(i, Relaxed) };
+                }
+                state.events.truncate(last);
+                // SAFETY: Not revoked: `driver_ops` is valid and `es.driver` has not been freed.
+                unsafe { (self.driver_ops.event_free)((*es).driver) };
+            }
         }
-        state.events.truncate(last);
-        if !state.revoked {
-            // SAFETY: Not revoked: `driver_ops` is valid and `es.driver` has not been freed.
-            unsafe { (self.driver_ops.event_free)(es.driver) };
-        }
-        let teardown = if state.events.is_empty() {
-            state.zombie.take()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(this) = teardown {
-            // Cannot fail: the work item is queued only from here or `make_zombie`, once.
-            let _ = workqueue::system_long().enqueue(this);
+        if self.live.fetch_sub(1, Relaxed) == 1 {
+            // The last event: if the registration is gone and perf core refused to unregister,
+            // now it can.
+            let teardown = self.state.lock().zombie.take();
+            if let Some(this) = teardown {
+                // Cannot fail: the work item is queued only from here or `make_zombie`, once.
+                let _ = workqueue::system_long().enqueue(this);
+            }
         }
     }
 
@@ -559,7 +576,9 @@ impl PmuObject {
             // SAFETY: As above; `driver` is freed here, once, as `revoked` becomes true.
             unsafe { (self.driver_ops.event_free)((*e.0).driver) };
         }
-        state.revoked = true;
+        // From now on `destroy` leaves the list alone: free it rather than keep it up to date.
+        state.events = KVec::new();
+        self.revoked.store(true, Release);
     }
 
     /// Keeps the object published on stubs until the last event goes (perf core said `EBUSY`).
@@ -568,7 +587,9 @@ impl PmuObject {
         // reference keeps the sysfs tables (in the module) alive while the PMU is published.
         unsafe { bindings::__module_get(self.module) };
         let mut state = self.state.lock();
-        if state.events.is_empty() {
+        // `release_event` drops `live` to 0 and then takes the lock to look for the zombie:
+        // either it finds it, or this sees 0.
+        if self.live.load(Relaxed) == 0 {
             drop(state);
             let _ = workqueue::system_long().enqueue(this);
         } else {
@@ -631,12 +652,18 @@ unsafe extern "C" fn event_init_callback(event: *mut bindings::perf_event) -> c_
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
     // SAFETY: `destroy` is installed by `init_event` together with `pmu_private`, and perf core
-    // calls it once.
-    let es = unsafe { KBox::from_raw((*event).pmu_private.cast::<EventState>()) };
+    // calls it once, with no other callback of the event running.
+    let es = unsafe { (*event).pmu_private.cast::<EventState>() };
     // SAFETY: As above; the event is still valid.
     unsafe { (*event).pmu_private = ptr::null_mut() };
-    let pmu = es.pmu.clone();
-    pmu.release_event(es);
+    // SAFETY: `es` is the event's state, created by `init_event` with `KBox`, not freed yet.
+    // It holds a reference to the PMU object, so `pmu` is valid until `es` is dropped below.
+    let pmu: &PmuObject = unsafe { &(*es).pmu };
+    // SAFETY: `es` is this PMU's and is not used again but to be dropped.
+    unsafe { pmu.release_event(es) };
+    // SAFETY: `es` came from `KBox::into_raw` in `init_event`; this drops its PMU reference
+    // last, after every use of `pmu`.
+    drop(unsafe { KBox::from_raw(es) });
 }
 
 /// # Safety
