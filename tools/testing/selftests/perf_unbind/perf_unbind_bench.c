@@ -13,6 +13,10 @@
  *             events, N = 1, 100, 1000, 10000 (median of 3, us)
  *   scaling   reads per second with 1, 2, 4 and 8 reader threads
  *   memory    slab bytes per open event
+ *
+ * PERF_UNBIND_BENCH, a comma-separated list of those names, runs only them.
+ * The main thread runs on CPU 0, where the events count, so that the cost
+ * of cross-CPU calls does not depend on where the scheduler put it.
  */
 #define _GNU_SOURCE
 
@@ -21,6 +25,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,32 +256,43 @@ static void bench_unbind(void)
 
 struct reader {
 	pthread_t thread;
+	int cpu;	/* the reader runs there */
 	int fd;
 	bool *stop;
 	unsigned long reads;
+	char pad[64];	/* readers' counters on separate cache lines */
 };
 
 static void *reader_loop(void *arg)
 {
 	struct reader *r = arg;
+	cpu_set_t set;
 	__u64 v;
 
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity for a reader");
 	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED))
 		if (read(r->fd, &v, sizeof(v)) == sizeof(v))
 			r->reads++;
 	return NULL;
 }
 
-/* Reads per second of nthreads readers, each on its own fd, for 1 s. */
+/*
+ * Reads per second of nthreads readers, each on its own fd, for 1 s. Reader
+ * i runs on CPU i modulo the online CPUs.
+ */
 static double throughput(const struct side *s, int nthreads)
 {
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct reader r[8];
 	bool stop = false;
 	unsigned long total = 0;
 	double t0, t1;
 
 	for (int i = 0; i < nthreads; i++) {
-		r[i] = (struct reader){ .stop = &stop };
+		r[i] = (struct reader){ .stop = &stop, .cpu = i % ncpus };
 		r[i].fd = open_event(s, 0x100003);
 		if (r[i].fd < 0)
 			die("open event for a reader");
@@ -364,12 +380,34 @@ static void bench_memory(void)
 	       per[0] / per[1]);
 }
 
+/* Whether the measure is selected by PERF_UNBIND_BENCH (all by default). */
+static bool selected(const char *name)
+{
+	const char *list = getenv("PERF_UNBIND_BENCH");
+	size_t len = strlen(name);
+
+	if (!list || !*list)
+		return true;
+	for (const char *p = list; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { 20000, 20000 };
+	cpu_set_t cpu0;
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		die("RLIMIT_NOFILE");
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	if (sched_setaffinity(0, sizeof(cpu0), &cpu0))
+		die("sched_setaffinity");
 	for (int s = 0; s < 2; s++)
 		if (!side_find(&sides[s])) {
 			fprintf(stderr, "perf_unbind_bench: no %s* PMU (driver %s bound?)\n",
@@ -384,10 +422,14 @@ int main(int argc, char **argv)
 	printf("PMUs: rust %s on %s, c %s on %s; %ld online CPUs\n", sides[0].pmu, sides[0].bdf,
 	       sides[1].pmu, sides[1].bdf, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-34s %12s %12s %8s\n", "measure", "Rust", "C twin", "Rust/C");
-	bench_read();
-	bench_unbind();
-	bench_scaling();
-	bench_memory();
+	if (selected("read"))
+		bench_read();
+	if (selected("unbind"))
+		bench_unbind();
+	if (selected("scaling"))
+		bench_scaling();
+	if (selected("memory"))
+		bench_memory();
 	if (out)
 		fclose(out);
 	return 0;
