@@ -6,6 +6,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 ksft=$BUILD/kselftest/kselftest_install/perf_unbind
+# The measures to run (harness/bench.sh's PERF_UNBIND_BENCH); all by default.
+[ "${3:-all}" = all ] || export PERF_UNBIND_BENCH="$3"
 modprobe i915_pmu_rs
 insmod "$ksft/bench_modules/pmu_c_twin.ko"
 wait_for '[ "$(edu_devices | wc -l)" = 2 ]' 30
@@ -15,12 +17,50 @@ echo "$second" > /sys/bus/pci/drivers/i915_pmu_rs/unbind
 echo "$second" > /sys/bus/pci/drivers/pmu_c_twin/bind
 accel=KVM
 grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
+
+# The Rust-only part of unbind is kernel::perf's PmuObject::revoke (final
+# counts folded, stubs swapped in, an RCU grace period, the drivers' event
+# states dropped): a kprobe on its entry and a kretprobe on its return time
+# each call. Only the unbind measure calls it, 3 times for each N.
+tr=/sys/kernel/tracing
+[ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
+revoke=$(awk '$2 == "T" && $3 ~ /PmuObject6revoke$/ { print $3; exit }' /proc/kallsyms)
+probed=
+if [ -n "$revoke" ] && echo "p:pmurs/revoke_in $revoke" >> "$tr/kprobe_events" &&
+	echo "r:pmurs/revoke_out $revoke" >> "$tr/kprobe_events"; then
+	: > "$tr/trace"
+	echo 1 > "$tr/events/pmurs/enable" && probed=1
+fi
+[ -n "$probed" ] || log "no kprobes on PmuObject::revoke: no revoke column"
+
 {
 	echo "perf_unbind_bench, kernel $(uname -r) without KASAN/lockdep, $accel, $(nproc) vCPUs"
-	echo "command: make bench (harness/guest/bench.sh runs $ksft/perf_unbind_bench)"
+	echo "command: make bench${PERF_UNBIND_BENCH:+ PERF_UNBIND_BENCH=$PERF_UNBIND_BENCH} (harness/guest/bench.sh runs $ksft/perf_unbind_bench)"
 	"$ksft/perf_unbind_bench" /tmp/bench.kv
 } > /tmp/bench.txt 2>&1
 rc=$?
+
+if [ -n "$probed" ]; then
+	echo 0 > "$tr/events/pmurs/enable"
+	# Durations in us, in call order; the median of each group of 3.
+	awk 'match($0, /[0-9]+\.[0-9]+: revoke_(in|out):/) {
+		ts = substr($0, RSTART, RLENGTH)
+		t = substr(ts, 1, index(ts, ":") - 1) + 0
+		if (ts ~ /revoke_in/) start = t
+		else if (start != "") { printf "%.0f\n", (t - start) * 1e6; start = "" }
+	}' "$tr/trace" > /tmp/revoke.us
+	if [ "$(wc -l < /tmp/revoke.us)" = 12 ]; then
+		i=0
+		for n in 1 100 1000 10000; do
+			i=$((i + 1))
+			us=$(sed -n "$((i * 3 - 2)),$((i * 3))p" /tmp/revoke.us | sort -n | sed -n 2p)
+			printf 'Rust-only part (PmuObject::revoke), %5d events, us %8s\n' "$n" "$us" >> /tmp/bench.txt
+			echo "revoke_us_n$n.rust $us" >> /tmp/bench.kv
+		done
+	else
+		log "PmuObject::revoke ran $(wc -l < /tmp/revoke.us) times, not 12: no revoke column"
+	fi
+fi
 sed 's/^/  /' /tmp/bench.txt | while IFS= read -r l; do log "$l"; done
 cp /tmp/bench.txt "$RUN/bench.txt"
 cp /tmp/bench.kv "$RUN/bench.kv" 2>/dev/null
