@@ -628,6 +628,11 @@ TEST_F_TIMEOUT(gt, cpu_hotplug, 120)
 		victim = self->gt.cpu;
 	if (victim < 0)
 		SKIP(return, "no CPU can go offline");
+	if (victim == self->gt.cpu)
+		TH_LOG("offlining the cpumask CPU %d: its events move", victim);
+	else
+		TH_LOG("cpumask CPU %d cannot go offline; offlining CPU %d, with an event on it",
+		       self->gt.cpu, victim);
 
 	fd = open_event(&self->gt, "interrupts", -1, 0);
 	ASSERT_LE(0, fd);
