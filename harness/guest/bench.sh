@@ -24,7 +24,7 @@ grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
 # each call. Only the unbind measure calls it, 3 times for each N.
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
-revoke=$(awk '$2 == "T" && $3 ~ /PmuObject6revoke$/ { print $3; exit }' /proc/kallsyms)
+revoke=$(awk '$2 == "T" && $3 ~ /^_R.*PmuObject6revoke$/ { print $3; exit }' /proc/kallsyms)
 probed=
 if [ -n "$revoke" ] && echo "p:pmurs/revoke_in $revoke" >> "$tr/kprobe_events" &&
 	echo "r:pmurs/revoke_out $revoke" >> "$tr/kprobe_events"; then
