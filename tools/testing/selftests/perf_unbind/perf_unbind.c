@@ -33,6 +33,7 @@
 #include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
+#include "sysfs_text.h"
 
 #define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
 #define DRIVER_DIR	"/sys/bus/pci/drivers/i915_pmu_rs"
@@ -48,36 +49,6 @@ struct gt {
 	int type;
 	int cpu;		/* first CPU of the PMU's cpumask */
 };
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* Returns 0 or -errno of the write. */
-static int write_text(const char *path, const char *s)
-{
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 static int pmu_path(const struct gt *gt, const char *file, char *path, size_t len)
 {

@@ -38,6 +38,8 @@
 
 #include <linux/perf_event.h>
 
+#include "sysfs_text.h"
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
 
@@ -73,27 +75,9 @@ static double now_ns(void)
 
 static int read_int(const char *path)
 {
-	char buf[32] = "";
-	FILE *f = fopen(path, "r");
+	char buf[32];
 
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return atoi(buf);
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return read_text(path, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
 /* Finds the side's PMU and PCI device; false if it has none. */
@@ -195,7 +179,7 @@ static int driver_write(const struct side *s, const char *file)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/%s", s->driver, file);
-	return write_str(path, s->bdf);
+	return write_text(path, s->bdf);
 }
 
 static void rebind(struct side *s)
