@@ -45,9 +45,11 @@ say "building kselftests"
 # Test modules (TEST_GEN_MODS_DIR) are built in the source tree against
 # KDIR; both flavours share that tree, so start them from clean.
 (cd "$SRC/tools/testing/selftests" && for d in $(cat "$REPO/harness/kselftests"); do
-	[ -d "$d/bench_modules" ] || continue
-	find "$d/bench_modules" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
-		-o -name Module.symvers -o -name modules.order \) -delete
+	for m in $(sed -n 's/^TEST_GEN_MODS_DIR[[:space:]]*:*=//p' "$d/Makefile"); do
+		[ -d "$d/$m" ] || continue
+		find "$d/$m" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \
+			-o -name Module.symvers -o -name modules.order \) -delete
+	done
 done)
 $KMAKE -s -j"$JOBS" TARGETS="$(cat "$REPO/harness/kselftests")" KDIR="$BUILD" \
 	kselftest-install > "$BUILD/.pmu-rs-kselftest.log" 2>&1 ||
