@@ -21,12 +21,9 @@ follow() {
 }
 # Ctrl-C for perf $2 (called $1); it must exit cleanly.
 stop_perf() {
-	kill -INT "$2"
-	wait "$2"
-	rc=$?
+	perf_stop "$2" || problem "$1 perf exit status $rc"
 	sleep 1
 	log "   $1 perf stopped with Ctrl-C: exit status $rc"
-	[ $rc = 0 ] || [ $rc = 130 ] || problem "$1 perf exit status $rc"
 }
 # The sum of the numeric counts of perf's lines on stdin (perf prints
 # "<not counted>" for revoked events), and of all lines of event $1 in $2.

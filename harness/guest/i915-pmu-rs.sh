@@ -134,10 +134,7 @@ else
 fi
 
 # 8. The first perf survived unbind and rebind and exits cleanly.
-kill -INT "$perf" 2>/dev/null
-wait "$perf"
-rc=$?
-if [ "$rc" = 0 ] || [ "$rc" = 130 ]; then
+if perf_stop "$perf"; then
 	ktap_test_pass "perf_exits_cleanly_after_unbind (exit $rc)"
 else
 	ktap_test_fail "perf_exits_cleanly_after_unbind (exit $rc)"
@@ -155,8 +152,7 @@ if wait_for '[ "$(lines rcs0-busy "$out3")" -ge 2 ]' 120 && rmmod i915_pmu_rs &&
 else
 	ktap_test_fail "rmmod_with_events_open"
 fi
-kill -INT "$perf" 2>/dev/null
-wait "$perf"
+perf_stop "$perf"
 if modprobe i915_pmu_rs && wait_for "[ -d $sysfs ]" 30; then
 	ktap_test_pass "modprobe_again_same_pmu ($pmu)"
 else

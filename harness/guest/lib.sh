@@ -68,6 +68,16 @@ engine_field() {
 # How many lines of perf's CSV output $2 are for event $1.
 lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
 
+# Stops the perf running in the background as PID $1 with Ctrl-C (SIGINT)
+# and waits for it; sets $rc to its exit status. True if perf exited
+# cleanly: 0, or 130 for the SIGINT.
+perf_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1"
+	rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 130 ]
+}
+
 # The sum of event $1's counts in lines $3+1..$4 of perf's CSV output $2
 # ("<not counted>" counts as 0).
 csv_sum() {

@@ -38,12 +38,6 @@ stat_start() {
 	stat=$!
 	wait_for '[ "$(lines interrupts "$stat_out")" -ge 1 ]' 120
 }
-stat_stop() {
-	kill -INT "$1" 2>/dev/null
-	wait "$1"
-	rc=$?
-	[ $rc = 0 ] || [ $rc = 130 ]
-}
 ok=1
 msg=
 long=/tmp/perf-live-long.csv
@@ -69,7 +63,7 @@ for c in $(seq "$CYCLES"); do
 	[ "$c" = 1 ] && { long_moved=$(csv_sum interrupts $long "$l0" "$l1"); long_frozen_from=$l1; }
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n1 + 3)) ]' 60
 	frozen="$(csv_sum interrupts "$out" "$n1" "$(lines interrupts "$out")") $(csv_sum rcs0-busy "$out" "$n1" "$(lines interrupts "$out")")"
-	stat_stop $stat || { ok=0; msg="cycle $c: perf exit $rc"; }
+	perf_stop $stat || { ok=0; msg="cycle $c: perf exit $rc"; }
 	echo "$dev" > "$drv/bind"
 	ktap_print_msg "cycle $c: this cycle's perf counted $moved interrupts before unbind, after it: $frozen"
 	if [ "$moved" -lt 400 ] || [ "$frozen" != "0 0" ] || ! kill -0 $long_pid 2>/dev/null ||
@@ -81,7 +75,7 @@ for c in $(seq "$CYCLES"); do
 done
 long_after=$(csv_sum interrupts $long "$long_frozen_from" "$(lines interrupts $long)")
 ktap_print_msg "long perf: $long_moved interrupts before the first unbind, $long_after after it, $(lines interrupts $long) intervals"
-stat_stop $long_pid || { ok=0; msg="$msg; long perf exit $rc"; }
+perf_stop $long_pid || { ok=0; msg="$msg; long perf exit $rc"; }
 if [ $ok = 1 ] && [ "$long_moved" -ge 400 ] && [ "$long_after" = 0 ]; then
 	ktap_test_pass "perf_stat_across_${CYCLES}_unbind_rebind_cycles"
 else
@@ -107,10 +101,7 @@ for c in $(seq "$HOTPLUG"); do
 	n=$(lines interrupts "$out")
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n + 2)) ]' 60 || { ok=0; msg="cycle $c: perf stopped reporting"; }
 	kill -0 $perf 2>/dev/null || { ok=0; msg="cycle $c: perf died"; }
-	kill -INT $perf 2>/dev/null
-	wait $perf
-	rc=$?
-	[ $rc = 0 ] || [ $rc = 130 ] || { ok=0; msg="cycle $c: perf exit $rc"; }
+	perf_stop $perf || { ok=0; msg="cycle $c: perf exit $rc"; }
 	resp=$(host_qmp '{"execute":"device_add","arguments":{"driver":"edu","id":"edu0","bus":"pmu_rp0"}}')
 	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for bound 30; then
 		ok=0

@@ -37,9 +37,7 @@ else
 	ktap_print_msg "perf never reported: $(cat "$out" 2>&1 | head -5)"
 	ktap_test_fail "rmmod_with_event_open (perf did not start counting)"
 fi
-kill -INT "$perf"
-wait "$perf"
-rc=$?
+perf_stop "$perf"
 ticks=$(awk -F, '$4 ~ /ticks/ && $2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }' "$out")
 ktap_print_msg "perf exit $rc; ${before:-0} intervals before rmmod; $ticks ticks counted in all"
 if [ "$ticks" -gt 0 ]; then
