@@ -131,6 +131,32 @@ mod lifecycle {
         }
     }
 
+    /// The callbacks of [`TestPmu`] after `event_init`, for the test PMUs that differ from it
+    /// in something else.
+    macro_rules! test_pmu_callbacks {
+        () => {
+            fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+                TestPmu::add(d, event, s, flags)
+            }
+
+            fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+                TestPmu::del(d, event, s, flags)
+            }
+
+            fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+                TestPmu::start(d, event, s, flags)
+            }
+
+            fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+                TestPmu::stop(d, event, s, flags)
+            }
+
+            fn read(d: &TestData, event: &Event, s: &TestEvent) {
+                TestPmu::read(d, event, s)
+            }
+        };
+    }
+
     /// The same PMU with `event_unmapped`: perf core cannot revoke its events and
     /// `perf_pmu_unregister()` says `EBUSY` while any is open.
     struct MappedPmu;
@@ -144,25 +170,7 @@ mod lifecycle {
             TestPmu::event_init(d, event)
         }
 
-        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
-            TestPmu::add(d, event, s, flags)
-        }
-
-        fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::del(d, event, s, flags)
-        }
-
-        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::start(d, event, s, flags)
-        }
-
-        fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::stop(d, event, s, flags)
-        }
-
-        fn read(d: &TestData, event: &Event, s: &TestEvent) {
-            TestPmu::read(d, event, s)
-        }
+        test_pmu_callbacks!();
 
         fn event_unmapped(_: &TestData, _: &Event, _: &TestEvent) {}
     }
@@ -183,25 +191,7 @@ mod lifecycle {
             TestPmu::event_init(d, event)
         }
 
-        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
-            TestPmu::add(d, event, s, flags)
-        }
-
-        fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::del(d, event, s, flags)
-        }
-
-        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::start(d, event, s, flags)
-        }
-
-        fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::stop(d, event, s, flags)
-        }
-
-        fn read(d: &TestData, event: &Event, s: &TestEvent) {
-            TestPmu::read(d, event, s)
-        }
+        test_pmu_callbacks!();
     }
 
     fn options(name: &CStr) -> Options<'_> {
