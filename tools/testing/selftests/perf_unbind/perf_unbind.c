@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,9 +32,8 @@
 #include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
-#include "sysfs_text.h"
+#include "pmu_sysfs.h"
 
-#define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
 #define DRIVER_DIR	"/sys/bus/pci/drivers/i915_pmu_rs"
 #define DEBUGFS_DIR	"/sys/kernel/debug"
 #define PMU_PREFIX	"i915rs_"
@@ -78,33 +76,11 @@ static int gt_refresh(struct gt *gt)
 /* Finds the first i915rs PMU and the PCI device it belongs to. */
 static int gt_find(struct gt *gt)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	struct dirent *d;
-	ssize_t n;
-	DIR *dir;
+	int ret;
 
 	memset(gt, 0, sizeof(*gt));
-	dir = opendir(EVENT_SRC_DIR);
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		if (!strncmp(d->d_name, PMU_PREFIX, strlen(PMU_PREFIX))) {
-			snprintf(gt->pmu, sizeof(gt->pmu), "%.63s", d->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	if (!gt->pmu[0])
-		return -ENOENT;
-	/* The PMU's sysfs directory sits under its PCI device: .../0000:01:00.0/i915rs_... */
-	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s", gt->pmu);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	*strrchr(target, '/') = '\0';
-	snprintf(gt->bdf, sizeof(gt->bdf), "%.31s", strrchr(target, '/') + 1);
-	return gt_refresh(gt);
+	ret = pmu_find(PMU_PREFIX, gt->pmu, sizeof(gt->pmu), gt->bdf, sizeof(gt->bdf));
+	return ret ? ret : gt_refresh(gt);
 }
 
 /* The config of an event, from events/<name> ("config=0x..."). */

@@ -20,7 +20,6 @@
  */
 #define _GNU_SOURCE
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,10 +37,9 @@
 
 #include <linux/perf_event.h>
 
-#include "sysfs_text.h"
+#include "pmu_sysfs.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define EVENT_SRC_DIR	"/sys/bus/event_source/devices"
 
 struct side {
 	const char *label;	/* "rust" or "c" */
@@ -83,28 +81,16 @@ static int read_int(const char *path)
 /* Finds the side's PMU and PCI device; false if it has none. */
 static bool side_find(struct side *s)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	struct dirent *d;
-	ssize_t n;
-	DIR *dir;
+	char path[PATH_MAX];
+	int ret;
 
-	s->pmu[0] = '\0';
-	dir = opendir(EVENT_SRC_DIR);
-	if (!dir)
-		die(EVENT_SRC_DIR);
-	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, s->prefix, strlen(s->prefix)))
-			snprintf(s->pmu, sizeof(s->pmu), "%.63s", d->d_name);
-	closedir(dir);
-	if (!s->pmu[0])
+	ret = pmu_find(s->prefix, s->pmu, sizeof(s->pmu), s->bdf, sizeof(s->bdf));
+	if (ret == -ENOENT)
 		return false;
-	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s", s->pmu);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		die(path);
-	target[n] = '\0';
-	*strrchr(target, '/') = '\0';
-	snprintf(s->bdf, sizeof(s->bdf), "%.31s", strrchr(target, '/') + 1);
+	if (ret) {
+		errno = -ret;
+		die("finding the PMU");
+	}
 	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s/type", s->pmu);
 	s->type = read_int(path);
 	return s->type > 0;
