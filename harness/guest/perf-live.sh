@@ -88,9 +88,8 @@ ok=1
 msg=
 for c in $(seq "$HOTPLUG"); do
 	out=/tmp/perf-hotplug.csv
-	perf stat -a -x, -I 200 -e "$pmu/rcs0-busy/,$pmu/interrupts/" -o "$out" &
-	perf=$!
-	wait_for '[ "$(lines interrupts "$out")" -ge 1 ]' 120
+	stat_start "$out" "$pmu/rcs0-busy/,$pmu/interrupts/"
+	perf=$stat
 	echo "rcs0 3000" > "$dbg/submit"
 	resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')
 	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for '[ -z "$(edu_devices)" ]' 30 ||
