@@ -38,7 +38,7 @@ else
 	ktap_test_fail "rmmod_with_event_open (perf did not start counting)"
 fi
 perf_stop "$perf"
-ticks=$(awk -F, '$4 ~ /ticks/ && $2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }' "$out")
+ticks=$(csv_sum ticks "$out" 0 "$(lines ticks "$out")")
 ktap_print_msg "perf exit $rc; ${before:-0} intervals before rmmod; $ticks ticks counted in all"
 if [ "$ticks" -gt 0 ]; then
 	ktap_test_pass "perf_stat_counts_ticks ($ticks)"
