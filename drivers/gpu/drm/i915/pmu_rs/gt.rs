@@ -56,7 +56,6 @@ pub(crate) mod regs {
     pub(crate) const IRQ_DMA: u32 = 0x100;
     /// `DMA_CMD`: start, RAM to device, interrupt 0x100 when done.
     pub(crate) const DMA_START_IRQ: u32 = 0x1 | 0x4;
-    pub(crate) const DMA_RUNNING: u32 = 0x1;
     /// The device's DMA buffer, in device address space.
     pub(crate) const DMA_BUFFER: u32 = 0x40000;
     pub(crate) const DMA_SIZE: usize = 4096;
@@ -100,6 +99,15 @@ struct State {
     last_tick: u64,
     /// The governor's frequency, in MHz.
     freq: u32,
+    /// Set by [`Gt::quiesce`]: no new work starts on the device.
+    stopped: bool,
+}
+
+impl State {
+    /// Whether a unit of work is in flight on an engine.
+    fn running(&self) -> bool {
+        self.engines.iter().any(|q| q.running.is_some())
+    }
 }
 
 /// The GT and its counters.
@@ -154,6 +162,7 @@ impl Gt {
                     idle_since: 0,
                     last_tick: 0,
                     freq: MIN_MHZ,
+                    stopped: false,
                 }),
                 tick <- HrTimer::new(),
                 tick_handle <- new_mutex!(None),
@@ -207,6 +216,9 @@ impl Gt {
             let now = perf::clock_ns();
             let mut guard = this.state.lock();
             let st = &mut *guard;
+            if st.stopped {
+                return Err(ENODEV);
+            }
             let after = sub.after.and_then(|o| {
                 let q = &st.engines[o as usize];
                 (q.submitted > q.completed).then_some((o, q.submitted))
@@ -266,17 +278,21 @@ impl Gt {
     }
 
     /// One unit of the running job of `e` is done: start the next unit, or retire the job.
+    /// Once the GT is stopped, the rest of the job is dropped.
     fn unit_done(&self, bar: &Bar<'_>, st: &mut State, e: Engine) {
+        let stopped = st.stopped;
         let q = &mut st.engines[e as usize];
         let Some(job) = q.running.as_mut() else {
             return;
         };
         job.units -= 1;
-        if job.units > 0 {
-            self.start_unit(bar, e);
-        } else {
+        if job.units == 0 {
             q.completed = job.seqno;
             q.running = None;
+        } else if stopped {
+            q.running = None;
+        } else {
+            self.start_unit(bar, e);
         }
     }
 
@@ -349,19 +365,34 @@ impl Gt {
         true
     }
 
-    /// Stops the GT for unbind: the tick, then any DMA transfer still running. Process
-    /// context, after the submission interface and the interrupt handler are gone.
+    /// Stops the GT for unbind, after the submission interface is gone and while the interrupt
+    /// handler is still registered: stops the tick, drops the queued work, lets the unit in
+    /// flight on each engine complete by interrupt, then stops the device from raising any.
+    /// Freeing the vector with a unit still running would leave its completion to the legacy
+    /// interrupt line, which nobody handles. Bounded: a device that has gone away answers
+    /// all-ones and never completes. Process context.
     pub(crate) fn quiesce(&self) {
         drop(self.tick_handle.lock().take());
+        {
+            let mut st = self.state.lock();
+            st.stopped = true;
+            for q in &mut st.engines {
+                q.queued.clear();
+            }
+        }
         for _ in 0..50 {
-            let running = self
-                .bar
-                .try_access()
-                .is_some_and(|bar| bar.read32(regs::DMA_CMD) & regs::DMA_RUNNING != 0);
+            let running = self.state.lock().running();
             if !running {
-                return;
+                break;
             }
             fsleep(Delta::from_millis(10));
+        }
+        if let Some(bar) = self.bar.try_access() {
+            bar.write32(0, regs::STATUS);
+            let status = bar.read32(regs::IRQ_STATUS);
+            if status != 0 {
+                bar.write32(status, regs::IRQ_ACK);
+            }
         }
     }
 }

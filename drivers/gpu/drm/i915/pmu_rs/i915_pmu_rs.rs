@@ -34,8 +34,9 @@ use gt::{regs, Gt, IrqHandler};
 /// The driver data of one bound edu device.
 ///
 /// Fields drop in declaration order, which is the order of unbind: the PMU first (final counts
-/// folded in, events left on stubs), then the submission interface, the interrupt handler
-/// and its vector, and last the GT, which stops its tick and waits for its DMA.
+/// folded in, events left on stubs), then the submission interface, then the GT stops (its
+/// tick, and the device's work and interrupts, which the handler still sees through), and
+/// last the interrupt handler and its vector.
 #[pin_data]
 struct EduGt<'bound> {
     _pmu: perf::Registration<pmu::GtPmu>,
@@ -44,10 +45,10 @@ struct EduGt<'bound> {
     #[pin]
     _engines: debugfs::File<Arc<Gt>>,
     _dir: debugfs::Dir,
+    _gt: Quiesce,
     #[pin]
     _irq: irq::Registration<'bound, IrqHandler>,
     vectors: pci::IrqVectorRegistration<'bound>,
-    _gt: Quiesce,
 }
 
 /// Stops the GT when the driver data goes, after everything that could start work on it.
