@@ -8,7 +8,7 @@ set -u
 
 say() { sed 's/^/pmu-rs-guest: /'; }
 step() { log ""; log "== $*"; }
-SPLAT='BUG:|WARNING:|Oops|general protection fault|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|invalid wait context|Call Trace:'
+SPLAT='BUG:|WARNING:|Oops|general protection fault|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector'
 problems=
 problem() { problems="$problems
   - $*"; log "   !! $*"; }

@@ -876,7 +876,8 @@ TEST_F_TIMEOUT(gt, bad_input, 120)
  * Last (tests of a fixture run in the order they are defined): whatever
  * the tests above did, the kernel reported nothing. No
  * taint from a WARN, an oops or a bad page (KASAN), lockdep still on, and
- * no BUG, WARNING, KASAN, lockdep or Oops line in the kernel log.
+ * no BUG, WARNING, KASAN, lockdep, Oops or stray interrupt line in the
+ * kernel log.
  */
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
@@ -884,6 +885,8 @@ TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 		"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
 		"possible circular locking", "possible recursive locking",
 		"inconsistent lock state", "suspicious RCU usage", "invalid wait context",
+		/* An interrupt the driver left behind at unbind. */
+		"unexpected IRQ trap", "nobody cared", "No irq handler for vector",
 	};
 	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
 	const unsigned long bad_taint = 1 << 5 | 1 << 7 | 1 << 9 | 1 << 14;
