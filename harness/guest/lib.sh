@@ -36,12 +36,13 @@ mount_debugfs() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 }
 
-# The PCI addresses of QEMU edu devices (1234:11e8).
+# The PCI addresses of QEMU edu devices (1234:11e8). Shell builtins only:
+# wait_for polls it, and a fork per sysfs file costs seconds under TCG.
 edu_devices() {
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] &&
-			echo "${d##*/}"
-	done
+		read -r v < "$d/vendor" && read -r i < "$d/device" &&
+			[ "$v" = 0x1234 ] && [ "$i" = 0x11e8 ] && echo "${d##*/}"
+	done 2>/dev/null
 }
 
 # Loads i915_pmu_rs, waits for it to bind to the first edu device and sets

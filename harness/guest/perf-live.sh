@@ -83,13 +83,18 @@ else
 	ktap_test_fail "perf_stat_across_${CYCLES}_unbind_rebind_cycles"
 fi
 
-# 2-3. Surprise removal through QMP while perf runs, and back.
+# 2-3. Surprise removal through QMP while perf runs, and back. Each cycle
+#      logs how long its steps took (s since the cycle began).
 ok=1
 msg=
+now_s() { cut -d' ' -f1 /proc/uptime; }
+since() { echo "$(now_s) $1" | awk '{ printf "%.1f", $1 - $2 }'; }
 for c in $(seq "$HOTPLUG"); do
+	t0=$(now_s)
 	out=/tmp/perf-hotplug.csv
 	stat_start "$out" "$pmu/rcs0-busy/,$pmu/interrupts/"
 	perf=$stat
+	t_perf=$(since "$t0")
 	echo "rcs0 3000" > "$dbg/submit"
 	resp=$(host_qmp '{"execute":"device_del","arguments":{"id":"edu0"}}')
 	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for '[ -z "$(edu_devices)" ]' 30 ||
@@ -97,15 +102,18 @@ for c in $(seq "$HOTPLUG"); do
 		ok=0
 		msg="cycle $c: unplug: $resp"
 	fi
+	t_gone=$(since "$t0")
 	n=$(lines interrupts "$out")
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n + 2)) ]' 60 || { ok=0; msg="cycle $c: perf stopped reporting"; }
 	kill -0 $perf 2>/dev/null || { ok=0; msg="cycle $c: perf died"; }
 	perf_stop $perf || { ok=0; msg="cycle $c: perf exit $rc"; }
+	t_stop=$(since "$t0")
 	resp=$(host_qmp '{"execute":"device_add","arguments":{"driver":"edu","id":"edu0","bus":"pmu_rp0"}}')
 	if ! echo "$resp" | grep -q '"return": {}' || ! wait_for bound 30; then
 		ok=0
 		msg="cycle $c: replug: $resp"
 	fi
+	ktap_print_msg "hot-unplug cycle $c, s: perf counting $t_perf, device gone $t_gone, perf stopped $t_stop, bound again $(since "$t0")"
 	[ $ok = 1 ] || break
 done
 if [ $ok = 1 ]; then
