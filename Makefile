@@ -46,12 +46,12 @@ docs: tree
 
 ## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
 check: lint build rustdoc docs
-	@sh $(H)/boot.sh check.sh && sh $(H)/report.sh
+	@sh $(H)/run.sh check.sh
 
 ## stress     like check's boot, with the full counts: 1000 unbind/rebind
 ##            cycles, 100 QMP hot-unplugs, 150 failslab probes, ...
 stress: build
-	@sh $(H)/boot.sh check.sh stress && sh $(H)/report.sh
+	@BOOT_TIMEOUT=$${BOOT_TIMEOUT:-10800} sh $(H)/run.sh check.sh stress
 
 ## bench      Rust PMU vs its C twin in one boot of a kernel without
 ##            KASAN/lockdep (FLAVOUR=bench, built on first use), then the
@@ -75,7 +75,7 @@ shell: build
 ## kselftest  T=target[:test] boot and run one kselftest target or test
 kselftest: build
 	@test -n "$(T)" || { echo "usage: make kselftest T=perf_events[:mmap]"; exit 2; }
-	@sh $(H)/boot.sh check.sh only "$(T)" && sh $(H)/report.sh
+	@sh $(H)/run.sh check.sh only "$(T)"
 
 ## bump       move base.lock to the newest 7.3.y served, once check passes on it
 bump:
