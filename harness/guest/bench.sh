@@ -21,7 +21,8 @@ grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
 # The Rust-only part of unbind is kernel::perf's PmuObject::revoke (final
 # counts folded, stubs swapped in, an RCU grace period, the drivers' event
 # states dropped): a kprobe on its entry and a kretprobe on its return time
-# each call. Only the unbind measure calls it, 3 times for each N.
+# each call. Only the unbind measure calls it, the same number of times for
+# each N.
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
 revoke=$(awk '$2 == "T" && $3 ~ /^_R.*PmuObject6revoke$/ { print $3; exit }' /proc/kallsyms)
@@ -42,23 +43,30 @@ rc=$?
 
 if [ -n "$probed" ]; then
 	echo 0 > "$tr/events/pmurs/enable"
-	# Durations in us, in call order; the median of each group of 3.
+	# Durations in us, in call order; the median of each N's group.
 	awk 'match($0, /[0-9]+\.[0-9]+: revoke_(in|out):/) {
 		ts = substr($0, RSTART, RLENGTH)
 		t = substr(ts, 1, index(ts, ":") - 1) + 0
 		if (ts ~ /revoke_in/) start = t
 		else if (start != "") { printf "%.0f\n", (t - start) * 1e6; start = "" }
 	}' "$tr/trace" > /tmp/revoke.us
-	if [ "$(wc -l < /tmp/revoke.us)" = 12 ]; then
+	# The unbind measure's N, in the order it ran them (one kv line per N),
+	# and as many calls for each.
+	ns=$(sed -n 's/^unbind_us_n\([0-9]*\)\.rust .*/\1/p' /tmp/bench.kv 2>/dev/null)
+	calls=$(wc -l < /tmp/revoke.us)
+	nn=$(echo $ns | wc -w)
+	if [ "$nn" -gt 0 ] && [ "$calls" -gt 0 ] && [ $((calls % nn)) = 0 ]; then
+		reps=$((calls / nn))
 		i=0
-		for n in 1 100 1000 10000; do
+		for n in $ns; do
+			us=$(sed -n "$((i * reps + 1)),$(((i + 1) * reps))p" /tmp/revoke.us |
+				sort -n | sed -n "$(((reps + 1) / 2))p")
 			i=$((i + 1))
-			us=$(sed -n "$((i * 3 - 2)),$((i * 3))p" /tmp/revoke.us | sort -n | sed -n 2p)
 			printf 'Rust-only part (PmuObject::revoke), %5d events, us %8s\n' "$n" "$us" >> /tmp/bench.txt
 			echo "revoke_us_n$n.rust $us" >> /tmp/bench.kv
 		done
 	else
-		log "PmuObject::revoke ran $(wc -l < /tmp/revoke.us) times, not 12: no revoke column"
+		log "PmuObject::revoke ran $calls times for $nn unbind sizes: no revoke column"
 	fi
 fi
 sed 's/^/  /' /tmp/bench.txt | while IFS= read -r l; do log "$l"; done
