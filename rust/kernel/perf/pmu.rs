@@ -762,12 +762,15 @@ fn register_name(name: &CStr) -> Result<CString> {
     if name.is_empty() || name.to_bytes().iter().any(|&b| b == b':' || b == b'/') {
         return Err(EINVAL);
     }
+    // Every allocation before the push: a failure must not leave the name taken.
+    let owned = CString::try_from(name)?;
+    let entry = CString::try_from(name)?;
     let mut names = names()?.lock();
     if names.iter().any(|n| n.to_bytes() == name.to_bytes()) {
         return Err(EEXIST);
     }
-    names.push(CString::try_from(name)?, GFP_KERNEL)?;
-    Ok(CString::try_from(name)?)
+    names.push(entry, GFP_KERNEL)?;
+    Ok(owned)
 }
 
 fn unregister_name(name: &CStr) {
