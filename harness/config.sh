@@ -24,7 +24,7 @@ fi
 
 say "configuring the $FLAVOUR kernel"
 mkdir -p "$BUILD"
-(cd "$SRC" && vng --kconfig O="$BUILD" LLVM=-19 > "$BUILD/.pmu-rs-config.log" 2>&1) ||
+(cd "$SRC" && vng --kconfig O="$BUILD" LLVM=-$LLVM_MAJOR > "$BUILD/.pmu-rs-config.log" 2>&1) ||
 	{ tail -n 30 "$BUILD/.pmu-rs-config.log" >&2; die "vng --kconfig failed"; }
 "$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "$frag" \
 	>> "$BUILD/.pmu-rs-config.log" 2>&1

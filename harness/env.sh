@@ -17,11 +17,20 @@ OVERLAY_DIRS="Documentation drivers include kernel rust samples tools"
 PATH=$VENV/bin:$TOOLS/bin:$PATH
 export PATH
 
+# Clang and LLVM of the flavour. The test kernel is built with clang 19. The
+# bench kernel is built with clang 22, the LLVM that Debian's rustc 1.96 is
+# built on, so that CONFIG_RUST_INLINE_HELPERS (harness/bench.config) can
+# inline the C helpers into Rust code: that takes one LLVM for both.
+case $FLAVOUR in
+bench) LLVM_MAJOR=22 ;;
+*) LLVM_MAJOR=19 ;;
+esac
+
 # Kbuild variables for every make invocation on the tree.
-KMAKE="make -C $SRC O=$BUILD LLVM=-19 RUSTC=/usr/bin/rustc \
+KMAKE="make -C $SRC O=$BUILD LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc \
 RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt \
 CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$TOOLS/bin/bindgen \
-LIBCLANG_PATH=/usr/lib/llvm-19/lib"
+LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
 JOBS=${JOBS:-$(nproc)}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
