@@ -10,9 +10,15 @@
  * events, config encoding and counter arithmetic (lock-free residencies
  * and an interrupt count), so that perf_unbind_bench can compare the cost
  * of the Rust abstractions with it in one boot. It runs no work: its
- * counters hold what an idle GT would show.
+ * counters hold what an idle GT would show. It holds the device resources
+ * i915_pmu_rs holds (the BAR, a DMA buffer, an MSI vector with a handler, a
+ * debugfs directory) and gives them back at unbind in the same order, so
+ * that the bench's unbind times compare like with like.
  */
 #include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
 #include <linux/kref.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -59,11 +65,21 @@ enum { ACTUAL_FREQ, REQUESTED_FREQ, INTERRUPTS, RC6, AWAKE, NR_OTHER };
 
 #define OTHER_BASE 0x100000ULL
 
+/* edu registers, as in i915_pmu_rs/gt.rs. */
+#define EDU_STATUS		0x20
+#define EDU_STATUS_IRQ_FACT	0x80
+#define EDU_IRQ_STATUS		0x24
+#define EDU_IRQ_ACK		0x64
+#define EDU_DMA_SIZE		4096
+
 struct twin {
 	struct pmu base;
 	struct kref ref;
 	bool registered;
 	char name[32];
+	void __iomem *regs;
+	struct pci_dev *pdev;
+	struct dentry *dir;
 	struct residency engine[NR_ENGINES][3];
 	struct residency rc6, awake;
 	atomic64_t interrupts, actual, requested;
@@ -256,6 +272,59 @@ static const struct attribute_group *twin_attr_groups[] = {
 	NULL,
 };
 
+static irqreturn_t twin_irq(int irq, void *arg)
+{
+	struct twin *t = arg;
+	u32 status = readl(t->regs + EDU_IRQ_STATUS);
+
+	if (!status)
+		return IRQ_NONE;
+	writel(status, t->regs + EDU_IRQ_ACK);
+	atomic64_inc(&t->interrupts);
+	return IRQ_HANDLED;
+}
+
+/* The device resources i915_pmu_rs holds, but the PMU's. */
+static int twin_device_init(struct pci_dev *pdev, struct twin *t)
+{
+	dma_addr_t dma;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);
+	t->regs = pcim_iomap_region(pdev, 0, "pmu_c_twin");
+	if (IS_ERR(t->regs))
+		return PTR_ERR(t->regs);
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(28));
+	if (ret)
+		return ret;
+	if (!dmam_alloc_coherent(&pdev->dev, EDU_DMA_SIZE, &dma, GFP_KERNEL))
+		return -ENOMEM;
+	writel(EDU_STATUS_IRQ_FACT, t->regs + EDU_STATUS);
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_ALL_TYPES);
+	if (ret < 0)
+		return ret;
+	ret = request_irq(pci_irq_vector(pdev, 0), twin_irq, IRQF_SHARED, "pmu_c_twin", t);
+	if (ret) {
+		pci_free_irq_vectors(pdev);
+		return ret;
+	}
+	t->pdev = pdev;
+	t->dir = debugfs_create_dir(t->name, NULL);
+	debugfs_create_bool("registered", 0444, t->dir, &t->registered);
+	return 0;
+}
+
+static void twin_device_fini(struct twin *t)
+{
+	debugfs_remove(t->dir);
+	writel(0, t->regs + EDU_STATUS);
+	free_irq(pci_irq_vector(t->pdev, 0), t);
+	pci_free_irq_vectors(t->pdev);
+}
+
 static int twin_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct twin *t;
@@ -268,6 +337,11 @@ static int twin_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	snprintf(t->name, sizeof(t->name), "i915c_%s", pci_name(pdev));
 	strreplace(t->name, ':', '_');
 	residency_set(&t->rc6, true, ktime_get_mono_fast_ns());
+	ret = twin_device_init(pdev, t);
+	if (ret) {
+		kref_put(&t->ref, twin_free);
+		return ret;
+	}
 
 	t->base = (struct pmu) {
 		.module = THIS_MODULE,
@@ -285,6 +359,7 @@ static int twin_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	};
 	ret = perf_pmu_register(&t->base, t->name, -1);
 	if (ret) {
+		twin_device_fini(t);
 		kref_put(&t->ref, twin_free);
 		return ret;
 	}
@@ -301,6 +376,7 @@ static void twin_remove(struct pci_dev *pdev)
 	t->registered = false;
 	synchronize_rcu();
 	perf_pmu_unregister(&t->base);
+	twin_device_fini(t);
 	kref_put(&t->ref, twin_free);
 }
 
