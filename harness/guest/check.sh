@@ -38,6 +38,14 @@ else
 	bash "$REPO/harness/guest/i915-pmu-rs.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
 	log "perf across unbind cycles, QMP surprise removal and failslab on probe"
 	bash "$REPO/harness/guest/perf-live.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
+	# perf_unbind skips, rather than fails, without an edu device bound to
+	# i915_pmu_rs: the tests above must leave one bound.
+	t=i915_pmu_rs_bound_for_the_kselftests
+	r="not ok"
+	for d in $(edu_devices); do
+		[ -e "/sys/bus/pci/drivers/i915_pmu_rs/$d" ] && r=ok
+	done
+	echo "$r 0 $t" >> /tmp/harness.tap
 	cp /tmp/harness.tap "$RUN/harness.tap"
 	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 	sel=
