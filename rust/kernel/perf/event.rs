@@ -194,16 +194,19 @@ impl Event {
     ///
     /// `ptr` must point to a valid `struct perf_event` for the lifetime `'a`, and its PMU must be
     /// one registered through this module.
+    #[inline]
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::perf_event) -> &'a Self {
         // SAFETY: `Event` is `repr(transparent)` over the C struct; the caller guarantees that
         // `ptr` is valid for `'a`.
         unsafe { &*ptr.cast() }
     }
 
+    #[inline]
     pub(crate) fn as_raw(&self) -> *mut bindings::perf_event {
         self.0.get()
     }
 
+    #[inline]
     fn attr(&self) -> &bindings::perf_event_attr {
         // SAFETY: By the type invariant the event is valid, and `attr` does not change after
         // the event has been allocated.
@@ -211,40 +214,47 @@ impl Event {
     }
 
     /// `perf_event_attr::type`: the PMU type the event was opened for.
+    #[inline]
     pub(crate) fn attr_type(&self) -> u32 {
         self.attr().type_
     }
 
     /// The `perf_event_attr::config` the user asked for.
+    #[inline]
     pub fn config(&self) -> u64 {
         self.attr().config
     }
 
     /// `perf_event_attr::config1`.
+    #[inline]
     pub fn config1(&self) -> u64 {
         // SAFETY: `config1` is a plain `u64` in an anonymous union of `u64`s.
         unsafe { self.attr().__bindgen_anon_3.config1 }
     }
 
     /// `perf_event_attr::config2`.
+    #[inline]
     pub fn config2(&self) -> u64 {
         // SAFETY: `config2` is a plain `u64` in an anonymous union of `u64`s.
         unsafe { self.attr().__bindgen_anon_4.config2 }
     }
 
     /// The CPU the event counts on, or `-1` for a per-task event on any CPU.
+    #[inline]
     pub fn cpu(&self) -> i32 {
         // SAFETY: By the type invariant the event is valid; `cpu` is set at allocation.
         unsafe { (*self.as_raw()).cpu }
     }
 
     /// Whether the event samples (has a sample period or frequency).
+    #[inline]
     pub fn is_sampling(&self) -> bool {
         // SAFETY: `sample_period` and `sample_freq` share a `u64` union.
         unsafe { self.attr().__bindgen_anon_1.sample_period != 0 }
     }
 
     /// Whether the event asks for a branch stack.
+    #[inline]
     pub fn has_branch_stack(&self) -> bool {
         self.attr().sample_type
             & u64::from(bindings::perf_event_sample_format_PERF_SAMPLE_BRANCH_STACK)
@@ -252,6 +262,7 @@ impl Event {
     }
 
     /// Whether any `exclude_*` bit is set in the attributes.
+    #[inline]
     pub fn has_exclude_flags(&self) -> bool {
         self.exclude() != Exclude::NONE
     }
@@ -271,6 +282,7 @@ impl Event {
     }
 
     /// Whether the event is currently scheduled on its PMU (`PERF_EVENT_STATE_ACTIVE`).
+    #[inline]
     pub fn is_active(&self) -> bool {
         // SAFETY: By the type invariant the event is valid. `state` is an `int`-sized enum
         // written by perf core under its context lock; a racy read is fine for this hint.
@@ -279,6 +291,7 @@ impl Event {
     }
 
     /// The hardware state flags (`event->hw.state`).
+    #[inline]
     pub fn hw_state(&self) -> HwState {
         // SAFETY: By the type invariant the event is valid; `hw.state` is written only from the
         // PMU callbacks, which perf core serialises per event.
@@ -286,12 +299,14 @@ impl Event {
     }
 
     /// Sets the hardware state flags (`event->hw.state`).
+    #[inline]
     pub fn set_hw_state(&self, state: HwState) {
         // SAFETY: As in `hw_state`; the callbacks that call this are serialised per event.
         unsafe { (*self.as_raw()).hw.state = state.0 as i32 };
     }
 
     /// The value of the event's count (`event->count`), without the child counts.
+    #[inline]
     pub fn count(&self) -> u64 {
         // SAFETY: By the type invariant the event is valid; `count` is a `local64_t`.
         unsafe { local64::read(&raw mut (*self.as_raw()).count) }
@@ -299,6 +314,7 @@ impl Event {
 
     /// Records `now`, a raw reading of a free-running counter, as the point the next
     /// [`Event::update_count`] counts from (`hw.prev_count`).
+    #[inline]
     pub fn set_prev_count(&self, now: u64) {
         // SAFETY: By the type invariant the event is valid; `prev_count` is a `local64_t`.
         unsafe { local64::set(&raw mut (*self.as_raw()).hw.prev_count, now) };
@@ -323,6 +339,7 @@ impl Event {
     ///     event.update_count(|| busy_ns.load(Relaxed));
     /// }
     /// ```
+    #[inline]
     pub fn update_count(&self, read_counter: impl Fn() -> u64) -> u64 {
         let ev = self.as_raw();
         // SAFETY: By the type invariant the event is valid; `prev_count` and `count` are

@@ -120,6 +120,7 @@ pub use pmu::{Capabilities, Operations, Options, Registration, Scope};
 /// assert!(t0 > 0);
 /// assert!(kernel::perf::clock_ns() >= t0);
 /// ```
+#[inline]
 pub fn clock_ns() -> u64 {
     // SAFETY: `ktime_get_mono_fast_ns()` has no preconditions and is NMI-safe.
     unsafe { crate::bindings::ktime_get_mono_fast_ns() }
