@@ -341,6 +341,41 @@ impl Event {
     /// ```
     #[inline]
     pub fn update_count(&self, read_counter: impl Fn() -> u64) -> u64 {
+        self.fold(read_counter, false)
+    }
+
+    /// Folds the progress of a counter that only grows, but whose readings may lag, into
+    /// `event->count`.
+    ///
+    /// As [`Event::update_count`], except that a reading below the one in `hw.prev_count`
+    /// accounts nothing and leaves `hw.prev_count` alone, so the event's count never goes
+    /// backwards. This is for software counters computed without a lock, such as a time
+    /// in a state derived from a clock and the time the state was entered: a reader that
+    /// races with a state change, or whose clock lags another CPU's, may get a slightly
+    /// smaller value than an earlier reader did. The clamp is per event, so readers of
+    /// different events write nothing they share. The counter must not wrap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::perf::Event;
+    /// use kernel::sync::atomic::{Atomic, Acquire};
+    ///
+    /// /// Time spent busy up to `now`: the busy periods completed, plus the current one.
+    /// fn read(event: &Event, total: &Atomic<u64>, since: &Atomic<u64>, now: u64) {
+    ///     event.update_count_monotonic(|| {
+    ///         let (total, since) = (total.load(Acquire), since.load(Acquire));
+    ///         if since == 0 { total } else { total + now.saturating_sub(since) }
+    ///     });
+    /// }
+    /// ```
+    #[inline]
+    pub fn update_count_monotonic(&self, read_counter: impl Fn() -> u64) -> u64 {
+        self.fold(read_counter, true)
+    }
+
+    #[inline(always)]
+    fn fold(&self, read_counter: impl Fn() -> u64, monotonic: bool) -> u64 {
         let ev = self.as_raw();
         // SAFETY: By the type invariant the event is valid; `prev_count` and `count` are
         // `local64_t`s that are only accessed atomically, here and by perf core.
@@ -348,7 +383,12 @@ impl Event {
             let prev_count = &raw mut (*ev).hw.prev_count;
             let mut prev = local64::read(prev_count);
             let now = loop {
-                let now = read_counter();
+                let mut now = read_counter();
+                if monotonic {
+                    // If the exchange succeeds, `prev_count` was `prev` and becomes `now`:
+                    // it never decreases, and the delta below is never negative.
+                    now = now.max(prev);
+                }
                 let seen = local64::cmpxchg(prev_count, prev, now);
                 if seen == prev {
                     break now;

@@ -194,6 +194,43 @@ mod lifecycle {
         test_pmu_callbacks!();
     }
 
+    /// `TestPmu` for a counter whose readings may lag: it folds with
+    /// [`Event::update_count_monotonic`].
+    struct LaggingPmu;
+
+    #[vtable]
+    impl Operations for LaggingPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
+            TestPmu::event_init(d, event)
+        }
+
+        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+            TestPmu::add(d, event, s, flags)
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            Self::stop(d, event, s, EventFlags::UPDATE);
+        }
+
+        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            TestPmu::start(d, event, s, flags)
+        }
+
+        fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            if flags.contains(EventFlags::UPDATE) && !event.hw_state().contains(HwState::STOPPED) {
+                Self::read(d, event, s);
+            }
+            TestPmu::stop(d, event, s, EventFlags::from_raw(0));
+        }
+
+        fn read(d: &TestData, event: &Event, _: &TestEvent) {
+            event.update_count_monotonic(|| d.0.counter.load(Relaxed));
+        }
+    }
+
     fn options(name: &CStr) -> Options<'_> {
         Options {
             name,
@@ -507,6 +544,29 @@ mod lifecycle {
         // Sampling stays refused whatever the capabilities.
         let sampling = Counter::open_with(t, 0, 0, |a| a.__bindgen_anon_1.sample_period = 1);
         assert_eq!(sampling.err(), Some(EINVAL));
+        Ok(())
+    }
+
+    /// A reading below the last one counts nothing, and counting resumes only past it: the
+    /// count never wraps to a huge delta, and nothing is counted twice.
+    #[test]
+    fn monotonic_update_ignores_lagging_readings() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<LaggingPmu>(c"rust_perf_test_lag", &probe)?;
+        let c = Counter::open(reg.pmu_type())?;
+        probe.tick(100);
+        assert_eq!(c.read(), 100);
+        // A reader that raced with a state change, or whose clock lags, sees less.
+        probe.counter.store(90, Relaxed);
+        assert_eq!(c.read(), 100);
+        probe.counter.store(95, Relaxed);
+        assert_eq!(c.read(), 100);
+        probe.counter.store(130, Relaxed);
+        assert_eq!(c.read(), 130);
+        // The fold at unregistration clamps the same way.
+        probe.counter.store(120, Relaxed);
+        drop(reg);
+        assert_eq!(c.read(), 130);
         Ok(())
     }
 }
