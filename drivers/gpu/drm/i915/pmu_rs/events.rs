@@ -262,18 +262,18 @@ impl FrequencyCounter {
 /// The time spent in one state (busy, parked, ...), readable from any context, NMI included.
 ///
 /// The state is entered and left by one writer at a time (the GT's lock); [`Residency::read`]
-/// takes no lock. A reader that races with a transition may compute a value that is briefly
-/// too small, never one too large; the largest value handed out is remembered so that the
-/// counter never goes backwards, which perf's delta arithmetic requires.
+/// takes no lock and writes nothing. A reader that races with a transition, or whose clock
+/// lags behind another CPU's, may get a value slightly smaller than an earlier reader got: the
+/// PMU folds readings with [`kernel::perf::Event::update_count_monotonic`], which keeps each
+/// event's count from going backwards without a word that all readers write.
 ///
 /// # Invariants
 ///
 /// `since` is 0 while the state is not entered, else the time it was entered. `total` is the
-/// time of all completed stays. `seen` is the largest value [`Residency::read`] returned.
+/// time of all completed stays.
 pub(crate) struct Residency {
     total: Atomic<u64>,
     since: Atomic<u64>,
-    seen: Atomic<u64>,
 }
 
 impl Residency {
@@ -281,7 +281,6 @@ impl Residency {
         Self {
             total: Atomic::new(0),
             since: Atomic::new(0),
-            seen: Atomic::new(0),
         }
     }
 
@@ -298,23 +297,16 @@ impl Residency {
         }
     }
 
-    /// The time spent in the state up to `now`, in ns. Never smaller than an earlier result.
+    /// The time spent in the state up to `now`, in ns. A `now` before the state was entered
+    /// counts as no time.
     pub(crate) fn read(&self, now: u64) -> u64 {
         let total = self.total.load(Acquire);
         let since = self.since.load(Acquire);
-        let value = if since == 0 {
+        if since == 0 {
             total
         } else {
             total + now.saturating_sub(since)
-        };
-        let mut seen = self.seen.load(Relaxed);
-        while value > seen {
-            match self.seen.cmpxchg(seen, value, Relaxed) {
-                Ok(_) => return value,
-                Err(s) => seen = s,
-            }
         }
-        seen
     }
 }
 
@@ -486,12 +478,13 @@ mod tests {
     }
 
     #[test]
-    fn residency_never_goes_backwards() {
+    fn residency_lagging_clocks() {
         let r = Residency::new();
         r.set(true, 1000);
         assert_eq!(r.read(1500), 500);
-        // A reader whose clock lags behind the last one (another CPU) gets the larger value.
-        assert_eq!(r.read(1200), 500);
+        // A reader whose clock lags behind the last one (another CPU) gets less; the event's
+        // fold (`update_count_monotonic`) keeps its count from going backwards.
+        assert_eq!(r.read(1200), 200);
         // A clock before the state was entered counts as no time, not as a wrapped delta.
         r.set(false, 1600);
         r.set(true, 2000);

@@ -183,7 +183,9 @@ impl Gt {
         Ok(gt)
     }
 
-    /// The value of a PMU counter now. Lock-free: callable from any perf callback.
+    /// The value of a PMU counter now. Lock-free: callable from any perf callback. A reading
+    /// may be slightly below an earlier one (see [`Residency`]); fold it with
+    /// [`kernel::perf::Event::update_count_monotonic`].
     pub(crate) fn read(&self, counter: Counter) -> u64 {
         let now = perf::clock_ns();
         match counter {

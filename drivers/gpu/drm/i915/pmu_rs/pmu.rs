@@ -52,7 +52,7 @@ impl Operations for GtPmu {
             return;
         }
         if flags.contains(EventFlags::UPDATE) {
-            event.update_count(|| gt.read(*counter));
+            event.update_count_monotonic(|| gt.read(*counter));
         }
         if counter.needs_sampling() {
             gt.set_sampling(false);
@@ -61,6 +61,6 @@ impl Operations for GtPmu {
     }
 
     fn read(gt: &Arc<Gt>, event: &Event, counter: &Counter) {
-        event.update_count(|| gt.read(*counter));
+        event.update_count_monotonic(|| gt.read(*counter));
     }
 }

@@ -20,17 +20,20 @@
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
 #include <linux/kref.h>
+#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/perf_event.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
-/* The time spent in one state, as Residency in i915_pmu_rs/events.rs. */
+/*
+ * The time spent in one state, as Residency in i915_pmu_rs/events.rs: read
+ * without a lock, so a reading may lag an earlier one; the event read clamps.
+ */
 struct residency {
 	atomic64_t total;
 	atomic64_t since;
-	atomic64_t seen;
 };
 
 static void residency_set(struct residency *r, bool on, u64 now)
@@ -49,14 +52,8 @@ static u64 residency_read(struct residency *r, u64 now)
 {
 	u64 total = atomic64_read_acquire(&r->total);
 	u64 since = atomic64_read_acquire(&r->since);
-	u64 value = since ? total + (now > since ? now - since : 0) : total;
-	s64 seen = atomic64_read(&r->seen);
 
-	while (value > (u64)seen) {
-		if (atomic64_try_cmpxchg_relaxed(&r->seen, &seen, value))
-			return value;
-	}
-	return seen;
+	return since ? total + (now > since ? now - since : 0) : total;
 }
 
 enum { RCS0, BCS0, NR_ENGINES };
@@ -164,9 +161,10 @@ static void twin_event_read(struct perf_event *event)
 		event->hw.state = PERF_HES_STOPPED;
 		return;
 	}
+	/* A lagging reading counts nothing (Event::update_count_monotonic). */
 	prev = local64_read(&hwc->prev_count);
 	do {
-		new = twin_counter(t, event->attr.config);
+		new = max(twin_counter(t, event->attr.config), prev);
 	} while (!local64_try_cmpxchg(&hwc->prev_count, &prev, new));
 	local64_add(new - prev, &event->count);
 }
