@@ -11,7 +11,8 @@
  *   read      read() latency of one event fd, median and p99 (ns)
  *   unbind    time of the write() to the driver's unbind file with N open
  *             events, N = 1, 100, 1000, 10000 (median of 3, us)
- *   scaling   reads per second with 1, 2, 4 and 8 reader threads
+ *   scaling   reads per second with 1, 2, 4 and 8 reader threads, each
+ *             reading an event on the CPU it runs on
  *   memory    slab bytes per open event
  *
  * PERF_UNBIND_BENCH, a comma-separated list of those names, runs only them.
@@ -96,7 +97,7 @@ static bool side_find(struct side *s)
 	return s->type > 0;
 }
 
-static int open_event(const struct side *s, __u64 config)
+static int open_event(const struct side *s, __u64 config, int cpu)
 {
 	struct perf_event_attr attr = {
 		.size = sizeof(attr),
@@ -104,7 +105,7 @@ static int open_event(const struct side *s, __u64 config)
 		.config = config,
 	};
 
-	return syscall(__NR_perf_event_open, &attr, -1, 0, -1, 0);
+	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1, 0);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -130,7 +131,7 @@ static void bench_read(void)
 	__u64 v;
 
 	for (int s = 0; s < 2; s++) {
-		fd[s] = open_event(&sides[s], 0x100003);	/* rc6-residency */
+		fd[s] = open_event(&sides[s], 0x100003, 0);	/* rc6-residency */
 		if (fd[s] < 0)
 			die("open rc6-residency");
 	}
@@ -184,7 +185,7 @@ static double unbind_once(struct side *s, int n, int *fds)
 	double t0, t1;
 
 	for (int i = 0; i < n; i++) {
-		fds[i] = open_event(s, 0x100003);
+		fds[i] = open_event(s, 0x100003, 0);
 		if (fds[i] < 0)
 			die("open event for unbind");
 	}
@@ -251,7 +252,10 @@ static void *reader_loop(void *arg)
 
 /*
  * Reads per second of nthreads readers, each on its own fd, for 1 s. Reader
- * i runs on CPU i modulo the online CPUs.
+ * i runs on CPU i modulo the online CPUs and reads an event opened on that
+ * CPU. (Events opened on one CPU share that CPU's perf context, and perf
+ * core's read() takes the context's mutex and raw lock, perf_read() and
+ * __perf_event_read(): readers of those serialise whatever the PMU does.)
  */
 static double throughput(const struct side *s, int nthreads)
 {
@@ -263,7 +267,7 @@ static double throughput(const struct side *s, int nthreads)
 
 	for (int i = 0; i < nthreads; i++) {
 		r[i] = (struct reader){ .stop = &stop, .cpu = i % ncpus };
-		r[i].fd = open_event(s, 0x100003);
+		r[i].fd = open_event(s, 0x100003, r[i].cpu);
 		if (r[i].fd < 0)
 			die("open event for a reader");
 	}
@@ -336,7 +340,7 @@ static void bench_memory(void)
 		usleep(200000);
 		before = slab_kb();
 		for (int i = 0; i < N; i++) {
-			fds[i] = open_event(&sides[s], 0x100003);
+			fds[i] = open_event(&sides[s], 0x100003, 0);
 			if (fds[i] < 0)
 				die("open for memory");
 		}
