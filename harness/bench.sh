@@ -15,8 +15,12 @@ RUN=$RUNS/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
 export RUN
 # One host thread per vCPU, or readers on two vCPUs cannot scale; see boot.sh
-# for the risk that comes with it.
-TCG_THREAD=${TCG_THREAD:-multi} \
+# for the risk that comes with it. tsc=reliable: under a loaded TCG host the
+# clocksource watchdog can mark the TSC unstable mid-run. That switches the
+# clock both PMUs read to the emulated HPET, and it flips the sched_clock
+# static key, patching kernel text: a bench guest died silently right after
+# "sched_clock: Marking unstable" (2026-11-26, 387 s into the run).
+TCG_THREAD=${TCG_THREAD:-multi} BOOT_APPEND="tsc=reliable" \
 EXTRA_QEMU_OPTS="-device edu,id=edu1,bus=pcie.0" sh "$REPO/harness/boot.sh" bench.sh \
 	"${PERF_UNBIND_BENCH:-all}"
 

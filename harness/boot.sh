@@ -11,7 +11,8 @@
 # harness/guest/lib.sh), so tests in the guest can hot-unplug and replug
 # the device.
 # TCG is the default; KVM=1 uses KVM. EXTRA_QEMU_OPTS adds QEMU options
-# (the bench's second edu device). Prints the guest's progress lines;
+# (the bench's second edu device), BOOT_APPEND kernel parameters (the
+# bench's tsc=reliable). Prints the guest's progress lines;
 # the whole console goes to $RUN/console.log.
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -53,7 +54,7 @@ trap 'kill $broker_pid 2>/dev/null || true' EXIT
 say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo TCG || echo KVM ), timeout ${timeout}s); console: $RUN/console.log"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
-	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "no5lvl" \
+	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "no5lvl ${BOOT_APPEND:-}" \
 	--rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="$tcg -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 \
