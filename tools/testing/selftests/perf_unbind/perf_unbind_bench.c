@@ -42,6 +42,9 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* The event every measure reads: i915's config of rc6-residency. */
+#define RC6_RESIDENCY	0x100003
+
 struct side {
 	const char *label;	/* "rust" or "c" */
 	const char *prefix;	/* PMU name prefix */
@@ -131,7 +134,7 @@ static void bench_read(void)
 	__u64 v;
 
 	for (int s = 0; s < 2; s++) {
-		fd[s] = open_event(&sides[s], 0x100003, 0);	/* rc6-residency */
+		fd[s] = open_event(&sides[s], RC6_RESIDENCY, 0);
 		if (fd[s] < 0)
 			die("open rc6-residency");
 	}
@@ -185,7 +188,7 @@ static double unbind_once(struct side *s, int n, int *fds)
 	double t0, t1;
 
 	for (int i = 0; i < n; i++) {
-		fds[i] = open_event(s, 0x100003, 0);
+		fds[i] = open_event(s, RC6_RESIDENCY, 0);
 		if (fds[i] < 0)
 			die("open event for unbind");
 	}
@@ -267,7 +270,7 @@ static double throughput(const struct side *s, int nthreads)
 
 	for (int i = 0; i < nthreads; i++) {
 		r[i] = (struct reader){ .stop = &stop, .cpu = i % ncpus };
-		r[i].fd = open_event(s, 0x100003, r[i].cpu);
+		r[i].fd = open_event(s, RC6_RESIDENCY, r[i].cpu);
 		if (r[i].fd < 0)
 			die("open event for a reader");
 	}
@@ -340,7 +343,7 @@ static void bench_memory(void)
 		usleep(200000);
 		before = slab_kb();
 		for (int i = 0; i < N; i++) {
-			fds[i] = open_event(&sides[s], 0x100003, 0);
+			fds[i] = open_event(&sides[s], RC6_RESIDENCY, 0);
 			if (fds[i] < 0)
 				die("open for memory");
 		}

@@ -52,7 +52,7 @@ impl Operations for GtPmu {
             return;
         }
         if flags.contains(EventFlags::UPDATE) {
-            event.update_count_monotonic(|| gt.read(*counter));
+            Self::read(gt, event, counter);
         }
         if counter.needs_sampling() {
             gt.set_sampling(false);
