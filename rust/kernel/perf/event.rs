@@ -12,8 +12,16 @@ use crate::{bindings, types::Opaque};
 /// `local64_read()`, `local64_set()`, `local64_add()` and `local64_cmpxchg()` access with
 /// single instructions. Called through the C helpers, each would be an out-of-line call on
 /// every `read()` of an event; these are the same operations on the same word, done with
-/// `core` atomics. They are at least as strong as the `local_t` ones (which may omit the
-/// `lock` prefix) and need no ordering, as `local_t` gives none.
+/// `core` atomics. They need no ordering, as `local_t` gives none.
+///
+/// They are stronger than the `local_t` ones on purpose. x86's `local64_add()` and
+/// `local64_cmpxchg()` omit the `lock` prefix, which makes them atomic only against the
+/// CPU's own interrupts, but the callbacks that fold a count do not all run on the event's
+/// CPU: for a PMU with a scope (`PERF_EV_CAP_READ_SCOPE`), `read()` runs `pmu->read` on the
+/// reader's CPU under the context lock, and `perf_event_read_local()` (BPF) on any CPU of the
+/// scope without it, while the event's own CPU may be stopping or reading it; the final-count
+/// fold at unregistration runs on the unregistering CPU. Locked instructions keep
+/// `Event::update_count()` exact in all of these.
 #[cfg(CONFIG_64BIT)]
 mod local64 {
     use crate::bindings::local64_t;
