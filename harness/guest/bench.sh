@@ -50,23 +50,26 @@ if [ -n "$probed" ]; then
 		if (ts ~ /revoke_in/) start = t
 		else if (start != "") { printf "%.0f\n", (t - start) * 1e6; start = "" }
 	}' "$tr/trace" > /tmp/revoke.us
-	# The unbind measure's N, in the order it ran them (one kv line per N),
-	# and as many calls for each.
-	ns=$(sed -n 's/^unbind_us_n\([0-9]*\)\.rust .*/\1/p' /tmp/bench.kv 2>/dev/null)
+	# The unbind measure's N and number of unbinds, in the order it ran
+	# them (kv lines "unbind_reps_n<N>.rust <unbinds>"): one call each.
+	sizes=$(sed -n 's/^unbind_reps_n\([0-9]*\)\.rust \([0-9]*\)\.0$/\1:\2/p' /tmp/bench.kv 2>/dev/null)
 	calls=$(wc -l < /tmp/revoke.us)
-	nn=$(echo $ns | wc -w)
-	if [ "$nn" -gt 0 ] && [ "$calls" -gt 0 ] && [ $((calls % nn)) = 0 ]; then
-		reps=$((calls / nn))
-		i=0
-		for n in $ns; do
-			us=$(sed -n "$((i * reps + 1)),$(((i + 1) * reps))p" /tmp/revoke.us |
+	total=0
+	for sz in $sizes; do
+		total=$((total + ${sz#*:}))
+	done
+	if [ "$total" -gt 0 ] && [ "$calls" = "$total" ]; then
+		first=1
+		for sz in $sizes; do
+			n=${sz%:*} reps=${sz#*:}
+			us=$(sed -n "$first,$((first + reps - 1))p" /tmp/revoke.us |
 				sort -n | sed -n "$(((reps + 1) / 2))p")
-			i=$((i + 1))
+			first=$((first + reps))
 			printf 'Rust-only part (PmuObject::revoke), %5d events, us %8s\n' "$n" "$us" >> /tmp/bench.txt
 			echo "revoke_us_n$n.rust $us" >> /tmp/bench.kv
 		done
 	else
-		log "PmuObject::revoke ran $calls times for $nn unbind sizes: no revoke column"
+		log "PmuObject::revoke ran $calls times for $total unbinds: no revoke column"
 	fi
 fi
 sed 's/^/  /' /tmp/bench.txt | while IFS= read -r l; do log "$l"; done
