@@ -54,6 +54,13 @@ static int pmu_path(const struct gt *gt, const char *file, char *path, size_t le
 		-ENAMETOOLONG : 0;
 }
 
+/* The driver's debugfs file of the GT (submit, engines). */
+static int debugfs_path(const struct gt *gt, const char *file, char *path, size_t len)
+{
+	return snprintf(path, len, DEBUGFS_DIR "/%s/%s", gt->pmu, file) >= (int)len ?
+		-ENAMETOOLONG : 0;
+}
+
 /* Fills in type and cpu of the PMU called gt->pmu; -ENOENT while it is gone. */
 static int gt_refresh(struct gt *gt)
 {
@@ -149,9 +156,9 @@ static int open_event(const struct gt *gt, const char *name, int group_fd, __u64
 static int gt_submit(const struct gt *gt, const char *job)
 {
 	char path[PATH_MAX];
+	int ret = debugfs_path(gt, "submit", path, sizeof(path));
 
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/submit", gt->pmu);
-	return write_text(path, job);
+	return ret ? ret : write_text(path, job);
 }
 
 /* Waits until every submitted job has completed. */
@@ -161,7 +168,8 @@ static int wait_idle(const struct gt *gt, int timeout_ms)
 	const char *p;
 	int pending;
 
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/engines", gt->pmu);
+	if (debugfs_path(gt, "engines", path, sizeof(path)))
+		return -ENAMETOOLONG;
 	for (int ms = 0; ms < timeout_ms; ms += 10) {
 		if (read_text(path, buf, sizeof(buf)))
 			return -ENODEV;
@@ -624,7 +632,7 @@ TEST_F_TIMEOUT(gt, submit_fd_across_unbind, 120)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), DEBUGFS_DIR "/%s/submit", self->gt.pmu);
+	ASSERT_EQ(0, debugfs_path(&self->gt, "submit", path, sizeof(path)));
 	fd = open(path, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(7, write(fd, "rcs0 5\n", 7));
