@@ -20,9 +20,24 @@ export RUN
 # clock both PMUs read to the emulated HPET, and it flips the sched_clock
 # static key, patching kernel text: a bench guest died silently right after
 # "sched_clock: Marking unstable" (2026-11-26, 387 s into the run).
-TCG_THREAD=${TCG_THREAD:-multi} BOOT_APPEND="tsc=reliable" \
-EXTRA_QEMU_OPTS="-device edu,id=edu1,bus=pcie.0" sh "$REPO/harness/boot.sh" bench.sh \
-	"${PERF_UNBIND_BENCH:-all}"
+# Multi-threaded TCG can also oops on "int3" when the guest kernel patches
+# its own text (boot.sh), at boot or mid-run: 3 of 21 bench boots on
+# 2026-11-26. That is QEMU 7.2's, not the bench's, so such a boot is
+# retried, at most twice, and the table says so; any other failure stops
+# here.
+tries=1
+while ! TCG_THREAD=${TCG_THREAD:-multi} BOOT_APPEND="tsc=reliable" \
+	EXTRA_QEMU_OPTS="-device edu,id=edu1,bus=pcie.0" sh "$REPO/harness/boot.sh" bench.sh \
+	"${PERF_UNBIND_BENCH:-all}"; do
+	grep -q 'Oops: int3' "$RUN/console.log" && [ "$tries" -lt 3 ] ||
+		die "the bench guest failed: $RUN/console.log"
+	mv "$RUN/console.log" "$RUN/console.int3-$tries.log"
+	rm -f "$RUN"/*.sock
+	warn "boot $tries oopsed on int3 (multi-threaded TCG, see harness/boot.sh): booting again"
+	tries=$((tries + 1))
+done
+[ "$tries" = 1 ] ||
+	echo "(boot $tries: the boots before oopsed on int3, see $RUN/console.int3-*.log)" >> "$RUN/bench.txt"
 
 if [ "${PERF_UNBIND_BENCH:-all}" != all ]; then
 	say "results ($RUN/bench.txt, $RUN/bench.kv)"

@@ -21,8 +21,8 @@ grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
 # The Rust-only part of unbind is kernel::perf's PmuObject::revoke (final
 # counts folded, stubs swapped in, an RCU grace period, the drivers' event
 # states dropped): a kprobe on its entry and a kretprobe on its return time
-# each call. Only the unbind measure calls it, the same number of times for
-# each N.
+# each call. Only the unbind measure calls it, once per unbind of the Rust
+# side; the bench's unbind_reps_n<N> lines say how many for each N.
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
 revoke=$(awk '$2 == "T" && $3 ~ /^_R.*PmuObject6revoke$/ { print $3; exit }' /proc/kallsyms)
