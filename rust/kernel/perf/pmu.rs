@@ -12,7 +12,7 @@ use crate::{
     bindings,
     device::Device,
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
-    ffi::c_int,
+    ffi::{c_int, c_ulong},
     module::this_module,
     new_mutex,
     prelude::*,
@@ -336,6 +336,10 @@ unsafe impl Send for EventPtr {}
 struct State {
     /// The live events of this PMU, until it is revoked; not used afterwards.
     events: KVec<EventPtr>,
+    /// Set when the stubs were swapped in: the RCU grace-period state at that point
+    /// (`get_state_synchronize_rcu()`). Driver code that loaded the driver's ops before the
+    /// swap may run until a grace period has elapsed since.
+    swapped: Option<c_ulong>,
     /// Perf core refused to unregister (`-EBUSY`): the registration's reference, waiting for
     /// the last event to go.
     zombie: Option<Arc<PmuObject>>,
@@ -353,7 +357,9 @@ struct State {
 /// - `pmu` is zero-initialised, filled in by [`Registration::new`] and registered with perf
 ///   core until unregistration succeeds; the object is freed only after that.
 /// - `ops` points to either the driver's [`RawOps`] (`driver_ops`) or [`STUB_OPS`]; it is
-///   swapped once, under the state lock, followed by an RCU grace period.
+///   swapped once, under the state lock, which records the grace-period state in
+///   `state.swapped`. No `T::EventData`, and not the driver's data, is dropped after the swap
+///   before an RCU grace period has elapsed since.
 /// - `driver_ops` and `data` are valid while `revoked` is false. `revoked` becomes true once,
 ///   under the state lock; after that `state.events` is never read again.
 /// - `live` is the number of events that went through `init_event` and whose `destroy` has
@@ -445,6 +451,7 @@ impl PmuObject {
             module,
             state <- new_mutex!(State {
                 events: KVec::new(),
+                swapped: None,
                 zombie: None,
             }),
             teardown <- new_work!("perf::PmuObject::teardown"),
@@ -482,7 +489,7 @@ impl PmuObject {
         // call `event_init`, i.e. at least until unregistration.
         let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
         let mut state = self.state.lock();
-        if self.revoked.load(Relaxed) {
+        if state.swapped.is_some() {
             return Err(ENODEV);
         }
         state.events.reserve(1, GFP_KERNEL)?;
@@ -528,6 +535,14 @@ impl PmuObject {
             let mut state = self.state.lock();
             // Revocation may have won the lock; then the list and `es.driver` are its business.
             if !self.revoked.load(Relaxed) {
+                // Between the swap and revocation (perf core detaching the events in
+                // `perf_pmu_unregister()`), a callback that started before the swap may still
+                // use the driver's state of this event.
+                if let Some(swapped) = state.swapped {
+                    // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; this runs in
+                    // process context, as the lock above already requires.
+                    unsafe { bindings::cond_synchronize_rcu(swapped) };
+                }
                 // SAFETY: Not revoked, so `es` is in the list, which only changes under the
                 // lock, and so are the states it points to.
                 let i = unsafe { (*es).index.load(Relaxed) };
@@ -555,25 +570,50 @@ impl PmuObject {
         }
     }
 
-    /// Takes the driver away: folds the final counts, swaps the callbacks for stubs and drops
-    /// every `T::EventData`. When this returns, no driver code runs for this PMU again.
-    fn revoke(&self) {
-        let mut state = self.state.lock();
+    /// Takes the driver's callbacks away: folds the final counts and swaps the callbacks for
+    /// stubs. New events get `ENODEV`. Callbacks that started before may still be running;
+    /// [`PmuObject::revoke`] waits for them. Does not wait itself, so that the grace period perf
+    /// core waits for in `perf_pmu_unregister()` also serves the swap.
+    fn swap_in_stubs(&self) {
+        self.swap_locked(&mut self.state.lock());
+    }
+
+    /// [`PmuObject::swap_in_stubs`], with the state lock held.
+    fn swap_locked(&self, state: &mut State) {
+        if state.swapped.is_some() {
+            return;
+        }
         for e in state.events.iter() {
             // SAFETY: The list holds live `EventState`s while the lock is held.
             let es = unsafe { &*e.0 };
             // SAFETY: An event is alive until its `destroy` has removed it from the list.
             let ev = unsafe { Event::from_raw(es.event) };
             if ev.is_active() && !ev.hw_state().contains(HwState::STOPPED) {
-                // SAFETY: Not revoked yet: the driver's ops, data and event state are valid.
+                // SAFETY: Not swapped yet: the driver's ops, data and event state are valid.
                 unsafe { (self.driver_ops.read)(self.data, ev, es.driver) };
             }
         }
         self.ops.store(&raw const STUB_OPS, Release);
-        // Every callback that loaded the driver's ops has returned after this.
-        rcu::synchronize_rcu();
+        // SAFETY: `get_state_synchronize_rcu()` may be called from any context.
+        state.swapped = Some(unsafe { bindings::get_state_synchronize_rcu() });
+    }
+
+    /// Takes the driver away: swaps in the stubs if [`PmuObject::swap_in_stubs`] has not,
+    /// waits until an RCU grace period has elapsed since the swap, and drops every
+    /// `T::EventData` left. When this returns, no driver code runs for this PMU again.
+    fn revoke(&self) {
+        let mut state = self.state.lock();
+        self.swap_locked(&mut state);
+        if let Some(swapped) = state.swapped {
+            // Every callback that loaded the driver's ops has returned after this. Free when
+            // a grace period has elapsed since the swap, as it has if perf core unregistered
+            // the PMU in between.
+            // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; process context.
+            unsafe { bindings::cond_synchronize_rcu(swapped) };
+        }
         for e in state.events.iter() {
-            // SAFETY: As above; `driver` is freed here, once, as `revoked` becomes true.
+            // SAFETY: The list holds live `EventState`s while the lock is held; `driver` is
+            // freed here, once, as `revoked` becomes true.
             unsafe { (self.driver_ops.event_free)((*e.0).driver) };
         }
         // From now on `destroy` leaves the list alone: free it rather than keep it up to date.
@@ -787,13 +827,14 @@ fn unregister_name(name: &CStr) {
 /// Dropping it (on driver unbind, say) unregisters the PMU without waiting for userspace:
 ///
 /// 1. the final counts of all active events are folded into their `event->count`;
-/// 2. the driver's callbacks are swapped for stubs in the kernel image and an RCU grace
-///    period lets running callbacks finish;
-/// 3. every event's [`Operations::EventData`] is dropped, then the [`Operations::Data`];
-/// 4. `perf_pmu_unregister()` revokes the events: their fds stay open and `read()` returns
+/// 2. the driver's callbacks are swapped for stubs in the kernel image;
+/// 3. `perf_pmu_unregister()` revokes the events: their fds stay open and `read()` returns
 ///    the final count. If perf core refuses (`EBUSY`, for PMUs with
 ///    [`Operations::event_unmapped`]), the PMU stays published on stubs, pinning the module,
-///    and is unregistered when its last event is released.
+///    and is unregistered when its last event is released;
+/// 4. once an RCU grace period has elapsed since the swap (perf core waits for one in
+///    `perf_pmu_unregister()`, so this does not wait again), running callbacks have finished
+///    and every event's [`Operations::EventData`] is dropped, then the [`Operations::Data`].
 ///
 /// The `struct pmu` is freed when the last reference (the registration, or an event) is gone.
 /// The same name can be registered again as soon as the drop has returned.
@@ -880,9 +921,12 @@ impl<T: Operations> Registration<T> {
 
 impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
-        self.pmu.revoke();
+        self.pmu.swap_in_stubs();
         // SAFETY: Registered (type invariant); no driver code is reachable from it any more.
         let ret = unsafe { bindings::perf_pmu_unregister(self.pmu.pmu.get()) };
+        // Perf core waited for a grace period in there (also when it says `EBUSY`), so this
+        // does not wait again.
+        self.pmu.revoke();
         if ret == 0 {
             unregister_name(&self.pmu.name);
         } else {
