@@ -48,16 +48,11 @@ struct gt {
 	int cpu;		/* first CPU of the PMU's cpumask */
 };
 
-static int pmu_path(const struct gt *gt, const char *file, char *path, size_t len)
+/* dir/<pmu>/file: the PMU's sysfs files (EVENT_SRC_DIR), the driver's debugfs ones. */
+static int gt_path(const char *dir, const struct gt *gt, const char *file, char *path,
+		   size_t len)
 {
-	return snprintf(path, len, EVENT_SRC_DIR "/%s/%s", gt->pmu, file) >= (int)len ?
-		-ENAMETOOLONG : 0;
-}
-
-/* The driver's debugfs file of the GT (submit, engines). */
-static int debugfs_path(const struct gt *gt, const char *file, char *path, size_t len)
-{
-	return snprintf(path, len, DEBUGFS_DIR "/%s/%s", gt->pmu, file) >= (int)len ?
+	return snprintf(path, len, "%s/%s/%s", dir, gt->pmu, file) >= (int)len ?
 		-ENAMETOOLONG : 0;
 }
 
@@ -67,12 +62,12 @@ static int gt_refresh(struct gt *gt)
 	char path[PATH_MAX], buf[64];
 	int ret;
 
-	pmu_path(gt, "type", path, sizeof(path));
+	gt_path(EVENT_SRC_DIR, gt, "type", path, sizeof(path));
 	ret = read_text(path, buf, sizeof(buf));
 	if (ret)
 		return ret;
 	gt->type = atoi(buf);
-	pmu_path(gt, "cpumask", path, sizeof(path));
+	gt_path(EVENT_SRC_DIR, gt, "cpumask", path, sizeof(path));
 	ret = read_text(path, buf, sizeof(buf));
 	if (ret)
 		return ret;
@@ -97,7 +92,7 @@ static int event_config(const struct gt *gt, const char *name, __u64 *config)
 	int ret;
 
 	snprintf(file, sizeof(file), "events/%s", name);
-	pmu_path(gt, file, path, sizeof(path));
+	gt_path(EVENT_SRC_DIR, gt, file, path, sizeof(path));
 	ret = read_text(path, buf, sizeof(buf));
 	if (ret)
 		return ret;
@@ -156,7 +151,7 @@ static int open_event(const struct gt *gt, const char *name, int group_fd, __u64
 static int gt_submit(const struct gt *gt, const char *job)
 {
 	char path[PATH_MAX];
-	int ret = debugfs_path(gt, "submit", path, sizeof(path));
+	int ret = gt_path(DEBUGFS_DIR, gt, "submit", path, sizeof(path));
 
 	return ret ? ret : write_text(path, job);
 }
@@ -166,10 +161,11 @@ static int wait_idle(const struct gt *gt, int timeout_ms)
 {
 	char path[PATH_MAX], buf[512];
 	const char *p;
-	int pending;
+	int pending, ret;
 
-	if (debugfs_path(gt, "engines", path, sizeof(path)))
-		return -ENAMETOOLONG;
+	ret = gt_path(DEBUGFS_DIR, gt, "engines", path, sizeof(path));
+	if (ret)
+		return ret;
 	for (int ms = 0; ms < timeout_ms; ms += 10) {
 		if (read_text(path, buf, sizeof(buf)))
 			return -ENODEV;
@@ -187,7 +183,7 @@ static bool pmu_present(const struct gt *gt)
 {
 	char path[PATH_MAX];
 
-	pmu_path(gt, "type", path, sizeof(path));
+	gt_path(EVENT_SRC_DIR, gt, "type", path, sizeof(path));
 	return !access(path, F_OK);
 }
 
@@ -632,7 +628,7 @@ TEST_F_TIMEOUT(gt, submit_fd_across_unbind, 120)
 	char path[PATH_MAX];
 	int fd;
 
-	ASSERT_EQ(0, debugfs_path(&self->gt, "submit", path, sizeof(path)));
+	ASSERT_EQ(0, gt_path(DEBUGFS_DIR, &self->gt, "submit", path, sizeof(path)));
 	fd = open(path, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(7, write(fd, "rcs0 5\n", 7));
