@@ -578,10 +578,11 @@ impl PmuObject {
         self.swap_locked(&mut self.state.lock());
     }
 
-    /// [`PmuObject::swap_in_stubs`], with the state lock held.
-    fn swap_locked(&self, state: &mut State) {
-        if state.swapped.is_some() {
-            return;
+    /// [`PmuObject::swap_in_stubs`], with the state lock held. Returns the grace-period state
+    /// of the swap, this one's or an earlier one's.
+    fn swap_locked(&self, state: &mut State) -> c_ulong {
+        if let Some(swapped) = state.swapped {
+            return swapped;
         }
         for e in state.events.iter() {
             // SAFETY: The list holds live `EventState`s while the lock is held.
@@ -595,7 +596,9 @@ impl PmuObject {
         }
         self.ops.store(&raw const STUB_OPS, Release);
         // SAFETY: `get_state_synchronize_rcu()` may be called from any context.
-        state.swapped = Some(unsafe { bindings::get_state_synchronize_rcu() });
+        let swapped = unsafe { bindings::get_state_synchronize_rcu() };
+        state.swapped = Some(swapped);
+        swapped
     }
 
     /// Takes the driver away: swaps in the stubs if [`PmuObject::swap_in_stubs`] has not,
@@ -603,14 +606,12 @@ impl PmuObject {
     /// `T::EventData` left. When this returns, no driver code runs for this PMU again.
     fn revoke(&self) {
         let mut state = self.state.lock();
-        self.swap_locked(&mut state);
-        if let Some(swapped) = state.swapped {
-            // Every callback that loaded the driver's ops has returned after this. Free when
-            // a grace period has elapsed since the swap, as it has if perf core unregistered
-            // the PMU in between.
-            // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; process context.
-            unsafe { bindings::cond_synchronize_rcu(swapped) };
-        }
+        let swapped = self.swap_locked(&mut state);
+        // Every callback that loaded the driver's ops has returned after this. Free when a
+        // grace period has elapsed since the swap, as it has if perf core unregistered the PMU
+        // in between.
+        // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; process context.
+        unsafe { bindings::cond_synchronize_rcu(swapped) };
         for e in state.events.iter() {
             // SAFETY: The list holds live `EventState`s while the lock is held; `driver` is
             // freed here, once, as `revoked` becomes true.
