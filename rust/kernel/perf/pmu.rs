@@ -287,6 +287,30 @@ impl<T: Operations> Adapter<T> {
         T::read(data, ev, state)
     }
 
+    /// `struct pmu::read` while the driver is live: perf core calls the driver's `read` without
+    /// a dispatcher in between. [`PmuObject::swap_locked`] points the field at
+    /// [`stub_read_callback`] before it swaps the ops.
+    ///
+    /// # Safety
+    ///
+    /// Perf core calls this with interrupts disabled, for a live event of a PMU registered with
+    /// `T`'s callbacks that went through [`event_init_callback`].
+    unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
+        // SAFETY: As in `with_ops`.
+        let es = unsafe { &*(*event).pmu_private.cast::<EventState>() };
+        if cfg!(CONFIG_PROVE_LOCKING) {
+            // SAFETY: It is always safe to call `lockdep_assert_irqs_disabled()`.
+            unsafe { bindings::lockdep_assert_irqs_disabled() };
+        }
+        // SAFETY: The event is live (caller guarantee).
+        let ev = unsafe { Event::from_raw(event) };
+        // SAFETY: Perf core loaded this function from `pmu->read`, so it did so before the
+        // stubs were swapped in, and it runs with interrupts disabled, in an RCU read-side
+        // critical section: the driver's data and `es.driver` stay valid until it returns
+        // (type invariant of `PmuObject`).
+        unsafe { Self::read(es.pmu.data, ev, es.driver) }
+    }
+
     /// # Safety
     ///
     /// As for `add`.
@@ -348,18 +372,20 @@ struct State {
 /// The refcounted PMU object: owns the `struct pmu` that perf core sees.
 ///
 /// References are held by the [`Registration`] and by every live event. Every callback in the
-/// `struct pmu` points at a dispatcher in the kernel image, which calls the driver through
-/// `ops`; revocation swaps `ops` for [`STUB_OPS`], so nothing perf core can reach points into
-/// a driver module once the registration has gone.
+/// `struct pmu` but `read` points at a dispatcher in the kernel image, which calls the driver
+/// through `ops`; `read`, the hot path, points straight at the driver's. Revocation points
+/// `read` at a stub in the kernel image and then swaps `ops` for [`STUB_OPS`], so nothing perf
+/// core can reach points into a driver module once the registration has gone.
 ///
 /// # Invariants
 ///
 /// - `pmu` is zero-initialised, filled in by [`Registration::new`] and registered with perf
 ///   core until unregistration succeeds; the object is freed only after that.
-/// - `ops` points to either the driver's [`RawOps`] (`driver_ops`) or [`STUB_OPS`]; it is
-///   swapped once, under the state lock, which records the grace-period state in
-///   `state.swapped`. No `T::EventData`, and not the driver's data, is dropped after the swap
-///   before an RCU grace period has elapsed since.
+/// - `ops` points to either the driver's [`RawOps`] (`driver_ops`) or [`STUB_OPS`], and
+///   `pmu.read` to either the driver's [`Adapter::read_callback`] or [`stub_read_callback`].
+///   Both are swapped once, `read` first, under the state lock, which records the grace-period
+///   state in `state.swapped`. No `T::EventData`, and not the driver's data, is dropped after
+///   the swap before an RCU grace period has elapsed since.
 /// - `driver_ops` and `data` are valid while `revoked` is false. `revoked` becomes true once,
 ///   under the state lock; after that `state.events` is never read again.
 /// - `live` is the number of events that went through `init_event` and whose `destroy` has
@@ -594,6 +620,13 @@ impl PmuObject {
                 unsafe { (self.driver_ops.read)(self.data, ev, es.driver) };
             }
         }
+        let stub_read: unsafe extern "C" fn(*mut bindings::perf_event) = stub_read_callback;
+        // SAFETY: `pmu->read` is a function pointer, aligned and pointer-sized, in the live
+        // `struct pmu`. Perf core loads it once per call (`event->pmu->read(event)`) and never
+        // writes it after registration; this is its only other store (`WRITE_ONCE()`).
+        let read = unsafe { Atomic::from_ptr((&raw mut (*self.pmu.get()).read).cast()) };
+        read.store(stub_read as *const c_void, Relaxed);
+        // After `read`: a callback that sees the stub ops sees the stub `read` afterwards too.
         self.ops.store(&raw const STUB_OPS, Release);
         // SAFETY: `get_state_synchronize_rcu()` may be called from any context.
         let swapped = unsafe { bindings::get_state_synchronize_rcu() };
@@ -642,11 +675,11 @@ impl PmuObject {
 /// The dispatcher of the callbacks: the driver's ops or the stubs.
 ///
 /// `f` runs inside an RCU read-side critical section, which [`PmuObject::revoke`] waits for
-/// after swapping the ops. For the hot-path callbacks (`add`, `del`, `start`, `stop` and
-/// `read`) that section is the one perf core already holds: it calls them with interrupts
-/// disabled (under the context's raw lock, from an IPI or in NMI), and `synchronize_rcu()`
-/// waits for interrupts-disabled regions as for `rcu_read_lock()`. The others take the RCU
-/// read lock here.
+/// after swapping the ops. For the hot-path callbacks (`add`, `del`, `start` and `stop`) that
+/// section is the one perf core already holds: it calls them with interrupts disabled (under
+/// the context's raw lock or from an IPI), and `synchronize_rcu()` waits for
+/// interrupts-disabled regions as for `rcu_read_lock()`. The others take the RCU read lock
+/// here. `read` has no dispatcher: see [`Adapter::read_callback`].
 ///
 /// # Safety
 ///
@@ -744,15 +777,8 @@ void_callback!(del_callback, del);
 void_callback!(start_callback, start);
 void_callback!(stop_callback, stop);
 
-/// # Safety
-///
-/// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
-/// through [`event_init_callback`] successfully.
-unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
-    // SAFETY: Perf core calls `read` for an initialised event of ours, with interrupts
-    // disabled.
-    unsafe { with_ops(event, true, |ops, data, ev, st| (ops.read)(data, ev, st)) };
-}
+/// `struct pmu::read` once the stubs are swapped in: nothing to do, the count is final.
+extern "C" fn stub_read_callback(_: *mut bindings::perf_event) {}
 
 /// # Safety
 ///
@@ -880,9 +906,10 @@ impl<T: Operations> Registration<T> {
 
         let raw = pmu.pmu.get();
         // SAFETY: `raw` is zeroed and not shared yet; `parent` is NULL or a live device that
-        // perf core's device takes a reference on at registration. Every callback points into the kernel
-        // image; `module` stays NULL so that events do not pin the driver module, which may go
-        // as soon as the registration is dropped.
+        // perf core's device takes a reference on at registration. Every callback but `read`
+        // points into the kernel image, and dropping the registration points `read` there too;
+        // `module` stays NULL so that events do not pin the driver module, which may go as soon
+        // as the registration is dropped.
         unsafe {
             (*raw).attr_groups = options.attributes.as_raw();
             (*raw).parent = parent;
@@ -894,7 +921,7 @@ impl<T: Operations> Registration<T> {
             (*raw).del = Some(del_callback);
             (*raw).start = Some(start_callback);
             (*raw).stop = Some(stop_callback);
-            (*raw).read = Some(read_callback);
+            (*raw).read = Some(Adapter::<T>::read_callback);
             if T::HAS_EVENT_MAPPED {
                 (*raw).event_mapped = Some(mapped_callback);
             }
