@@ -77,8 +77,11 @@ splats=$(grep -E "$SPLAT" "$RUN/dmesg.txt" || true)
 if [ -z "$splats" ]; then
 	echo "C pass dmesg: no BUG/WARNING/KASAN/lockdep/Oops"
 else
-	echo "C fail dmesg: $(echo "$splats" | wc -l) splat lines"
-	echo "$splats" | head -n 5 | sed 's/^/M /'
+	echo "C fail dmesg: $(echo "$splats" | wc -l) splat lines; the first report:"
+	# The first report as the kernel printed it: its headline, what it
+	# found and the call trace (KASAN names the allocating and freeing
+	# stacks further down; dmesg.txt has it all).
+	grep -E -m 1 -A 29 "$SPLAT" "$RUN/dmesg.txt" | sed 's/^/M /'
 fi
 taint=$(cat "$RUN/tainted")
 if [ $((taint & ~TAINT_OK)) = 0 ]; then
