@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
@@ -206,6 +208,79 @@ static int gt_bind(struct gt *gt)
 	for (int i = 0; i < 500 && !pmu_present(gt); i++)
 		usleep(10000);
 	return gt_refresh(gt);
+}
+
+/* What the kernel log must never say; see kernel_stays_healthy. */
+static const char *const splats[] = {
+	"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
+	"possible circular locking", "possible recursive locking",
+	"inconsistent lock state", "suspicious RCU usage", "invalid wait context",
+	/* An interrupt the driver left behind at unbind. */
+	"unexpected IRQ trap", "nobody cared", "No irq handler for vector",
+};
+
+/* /dev/kmsg, positioned after the last record: kmsg_splats() sees only new ones. */
+static int kmsg_open_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Counts the records from fd on that contain a splat; logs the first few. */
+static int kmsg_splats(struct __test_metadata *_metadata, int fd)
+{
+	char buf[8192];
+	int found = 0;
+	ssize_t n;
+
+	/* One record per read; EAGAIN at the end, EPIPE if records were overwritten. */
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (size_t i = 0; i < ARRAY_SIZE(splats); i++) {
+			if (strstr(buf, splats[i])) {
+				if (found++ < 5)
+					TH_LOG("%s", buf);
+				break;
+			}
+		}
+	}
+	return found;
+}
+
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* A software event on the PMU's CPU, in the group of group_fd (or a leader). */
+static int open_sw_event(const struct gt *gt, __u64 config, int group_fd, __u64 read_format)
+{
+	struct perf_event_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = config;
+	attr.read_format = read_format;
+	fd = perf_open(&attr, -1, gt->cpu, group_fd);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Sleeps and wakes on the current CPU: context switches for its context. */
+static void context_switch(int times)
+{
+	for (int i = 0; i < times; i++)
+		usleep(200);
 }
 
 static unsigned long env_count(const char *name, unsigned long def)
@@ -877,6 +952,274 @@ TEST_F_TIMEOUT(gt, bad_input, 120)
 }
 
 /*
+ * A software event in a group with an event of the PMU lives in the PMU's
+ * event context (perf_event_open() puts software siblings of a hardware
+ * group there, and moves a software group there when a hardware event
+ * joins it). Unbind must revoke it with the group: before perf core
+ * revoked it, it kept pointing at the unregistered PMU's context, and the
+ * next context switch, read or close used freed memory.
+ *
+ * @sw_leader: the software event leads and the PMU's event joins it.
+ * @close_sw_first: close order after the unbind.
+ * @close_gt_before_unbind: close the PMU's event before the unbind, which
+ *	leaves the software event alone in the PMU's context.
+ */
+static void sw_group_across_unbind(struct __test_metadata *_metadata, struct gt *gt,
+				   bool sw_leader, bool close_sw_first,
+				   bool close_gt_before_unbind)
+{
+	const __u64 rf = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED;
+	struct { __u64 nr, enabled, values[2]; } g;
+	struct { __u64 nr, enabled, value; } one;
+	__u64 sw_final, hw_final = 0;
+	struct pollfd p;
+	int kmsg, hw, sw;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, pin_to_cpu(gt->cpu));
+	if (sw_leader) {
+		sw = open_sw_event(gt, PERF_COUNT_SW_CPU_CLOCK, -1, rf);
+		ASSERT_LE(0, sw) TH_LOG("cpu-clock: %s", strerror(-sw));
+		hw = open_event(gt, "interrupts", sw, rf);
+		ASSERT_LE(0, hw) TH_LOG("interrupts in a software group: %s", strerror(-hw));
+	} else {
+		hw = open_event(gt, "interrupts", -1, rf);
+		ASSERT_LE(0, hw);
+		sw = open_sw_event(gt, PERF_COUNT_SW_CPU_CLOCK, hw, rf);
+		ASSERT_LE(0, sw) TH_LOG("cpu-clock in the group: %s", strerror(-sw));
+	}
+	ASSERT_EQ(0, gt_submit(gt, "rcs0 20"));
+	ASSERT_EQ(0, wait_idle(gt, 30000));
+	context_switch(300);
+	ASSERT_EQ(sizeof(g), read(sw_leader ? sw : hw, &g, sizeof(g)));
+	ASSERT_EQ(2, g.nr);
+	EXPECT_EQ(20, g.values[sw_leader ? 1 : 0]);
+	EXPECT_LT(0, g.values[sw_leader ? 0 : 1]);
+	if (close_gt_before_unbind) {
+		EXPECT_EQ(0, close(hw));
+		hw = -1;
+		context_switch(100);
+	}
+
+	ASSERT_EQ(0, gt_unbind(gt));
+	context_switch(300);
+	/* Every member was revoked: each reads alone, with its final count. */
+	ASSERT_EQ(sizeof(one), read(sw, &one, sizeof(one)));
+	EXPECT_EQ(1, one.nr);
+	sw_final = one.value;
+	EXPECT_LE(g.values[sw_leader ? 0 : 1], sw_final);
+	if (hw >= 0) {
+		ASSERT_EQ(sizeof(one), read(hw, &one, sizeof(one)));
+		EXPECT_EQ(1, one.nr);
+		hw_final = one.value;
+		EXPECT_EQ(20, hw_final);
+	}
+	context_switch(100);
+	ASSERT_EQ(sizeof(one), read(sw, &one, sizeof(one)));
+	EXPECT_EQ(sw_final, one.value) TH_LOG("the software event kept counting");
+	p.fd = sw;
+	p.events = POLLIN;
+	EXPECT_EQ(1, poll(&p, 1, 0));
+	EXPECT_TRUE(p.revents & POLLERR);
+	EXPECT_EQ(-1, ioctl(sw, PERF_EVENT_IOC_ENABLE, 0));
+	EXPECT_EQ(ENODEV, errno);
+
+	if (close_sw_first) {
+		EXPECT_EQ(0, close(sw));
+		context_switch(100);
+	}
+	if (hw >= 0) {
+		ASSERT_EQ(sizeof(one), read(hw, &one, sizeof(one)));
+		EXPECT_EQ(hw_final, one.value);
+		EXPECT_EQ(0, close(hw));
+		context_switch(100);
+	}
+	if (!close_sw_first)
+		EXPECT_EQ(0, close(sw));
+	context_switch(100);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
+/* perf stat -a -e '{i915rs_.../interrupts/,cpu-clock}': close the PMU's event first. */
+TEST_F_TIMEOUT(gt, sw_sibling_close_device_first, 120)
+{
+	sw_group_across_unbind(_metadata, &self->gt, false, false, false);
+}
+
+TEST_F_TIMEOUT(gt, sw_sibling_close_sw_first, 120)
+{
+	sw_group_across_unbind(_metadata, &self->gt, false, true, false);
+}
+
+/* '{cpu-clock,i915rs_.../interrupts/}': the software group moves into the PMU's context. */
+TEST_F_TIMEOUT(gt, sw_leader_close_device_first, 120)
+{
+	sw_group_across_unbind(_metadata, &self->gt, true, false, false);
+}
+
+TEST_F_TIMEOUT(gt, sw_leader_close_sw_first, 120)
+{
+	sw_group_across_unbind(_metadata, &self->gt, true, true, false);
+}
+
+/* The PMU's leader closed before the unbind: its software sibling stays in the PMU's context. */
+TEST_F_TIMEOUT(gt, sw_sibling_left_alone_in_device_context, 120)
+{
+	sw_group_across_unbind(_metadata, &self->gt, false, false, true);
+}
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* A BPF_MAP_TYPE_PERF_EVENT_ARRAY with one entry per possible CPU. */
+static int perf_event_array(void)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_PERF_EVENT_ARRAY;
+	attr.key_size = sizeof(__u32);
+	attr.value_size = sizeof(__u32);
+	attr.max_entries = sysconf(_SC_NPROCESSORS_CONF);
+	return sys_bpf(BPF_MAP_CREATE, &attr);
+}
+
+static int perf_event_array_set(int map, __u32 key, __u32 fd)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = map;
+	attr.key = (unsigned long)&key;
+	attr.value = (unsigned long)&fd;
+	attr.flags = BPF_ANY;
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr) ? -errno : 0;
+}
+
+#define INSN(c, d, s, o, i) \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+/*
+ * A raw tracepoint program that reads entry @key of perf event array @map
+ * with bpf_perf_event_read_value() and returns the counter, or the helper's
+ * error. It runs through BPF_PROG_TEST_RUN, so it needs no tracepoint.
+ */
+static int load_reader_prog(int map, __u32 key)
+{
+	const struct bpf_insn insns[] = {
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, key),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -24),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 24),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_read_value),
+		/* if (r0 != 0) return r0; */
+		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 1, 0),
+		/* r0 = value.counter */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_10, -24, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	static char log[4096];
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	attr.insns = (unsigned long)insns;
+	attr.insn_cnt = ARRAY_SIZE(insns);
+	attr.license = (unsigned long)"GPL";
+	attr.log_buf = (unsigned long)log;
+	attr.log_size = sizeof(log);
+	attr.log_level = 1;
+	fd = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd < 0)
+		fprintf(stderr, "# BPF_PROG_LOAD: %s\n%s", strerror(errno), log);
+	return fd;
+}
+
+/* Runs the program on @cpu; its return value, or -errno of the run. */
+static long long run_prog_on(int prog, int cpu)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = prog;
+	attr.test.flags = BPF_F_TEST_RUN_ON_CPU;
+	attr.test.cpu = cpu;
+	if (sys_bpf(BPF_PROG_TEST_RUN, &attr))
+		return -errno;
+	return (int)attr.test.retval;
+}
+
+/*
+ * A revoked event given to a perf event array: perf_event_fd_array_get_ptr()
+ * reads it with perf_event_read_local(), which followed event->pmu, NULL
+ * after revocation. The map takes the event (it refuses only EOPNOTSUPP),
+ * and read() still gives the final count.
+ */
+TEST_F_TIMEOUT(gt, bpf_map_update_with_revoked_event, 120)
+{
+	int kmsg, map, fd;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	map = perf_event_array();
+	if (map < 0)
+		SKIP(return, "BPF_MAP_CREATE: %s (CONFIG_BPF_SYSCALL)", strerror(errno));
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 10"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	ASSERT_EQ(0, pin_to_cpu(self->gt.cpu));
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	EXPECT_EQ(0, perf_event_array_set(map, self->gt.cpu, fd));
+	EXPECT_EQ(10, READ_COUNT(fd));
+	close(map);
+	close(fd);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
+/*
+ * A BPF program reading an event with bpf_perf_event_read_value() before
+ * and after the unbind: the count, then ENODEV, as for ioctl() and mmap()
+ * of a revoked event; read() still gives the final count.
+ */
+TEST_F_TIMEOUT(gt, bpf_prog_reads_revoked_event, 120)
+{
+	int kmsg, map, fd, prog;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	map = perf_event_array();
+	if (map < 0)
+		SKIP(return, "BPF_MAP_CREATE: %s (CONFIG_BPF_SYSCALL)", strerror(errno));
+	prog = load_reader_prog(map, self->gt.cpu);
+	ASSERT_LE(0, prog);
+	/* The program runs here, not in an IPI: a fault kills this test, not the kernel. */
+	ASSERT_EQ(0, pin_to_cpu(self->gt.cpu));
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, perf_event_array_set(map, self->gt.cpu, fd));
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 30"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	EXPECT_EQ(30, run_prog_on(prog, self->gt.cpu));
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	EXPECT_EQ(-ENODEV, run_prog_on(prog, self->gt.cpu));
+	EXPECT_EQ(30, READ_COUNT(fd));
+	close(prog);
+	close(map);
+	close(fd);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
+/*
  * Last (tests of a fixture run in the order they are defined): whatever
  * the tests above did, the kernel reported nothing. No
  * taint from a WARN, an oops or a bad page (KASAN), lockdep still on, and
@@ -885,13 +1228,6 @@ TEST_F_TIMEOUT(gt, bad_input, 120)
  */
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
-	static const char *const bad[] = {
-		"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
-		"possible circular locking", "possible recursive locking",
-		"inconsistent lock state", "suspicious RCU usage", "invalid wait context",
-		/* An interrupt the driver left behind at unbind. */
-		"unexpected IRQ trap", "nobody cared", "No irq handler for vector",
-	};
 	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
 	const unsigned long bad_taint = 1 << 5 | 1 << 7 | 1 << 9 | 1 << 14;
 	char buf[8192];
@@ -912,8 +1248,8 @@ TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-			if (strstr(buf, bad[i])) {
+		for (size_t i = 0; i < ARRAY_SIZE(splats); i++) {
+			if (strstr(buf, splats[i])) {
 				if (found++ < 5)
 					TH_LOG("%s", buf);
 				break;
