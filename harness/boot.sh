@@ -43,6 +43,9 @@ if [ "${KVM:-0}" = 1 ]; then
 	tcg=
 fi
 timeout=${BOOT_TIMEOUT:-1800}
+# KASAN reports only its first finding per boot unless told otherwise; the
+# kselftest cases that check the kernel log after themselves need all.
+append="no5lvl kasan_multi_shot ${BOOT_APPEND:-}"
 
 # QMP broker: the guest's virtio-serial port `pmu-rs.host` is a socket
 # here; each line it sends is a QMP command for QEMU, answered on one line.
@@ -54,7 +57,7 @@ trap 'kill $broker_pid 2>/dev/null || true' EXIT
 say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo TCG || echo KVM ), timeout ${timeout}s); console: $RUN/console.log"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
-	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "no5lvl ${BOOT_APPEND:-}" \
+	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
 	--rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="$tcg -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 \

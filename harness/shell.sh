@@ -9,6 +9,6 @@ accel=--disable-kvm
 [ "${KVM:-0}" = 1 ] && accel=
 say "QMP socket: $RUN/qmp.sock (e.g. socat - UNIX-CONNECT:$RUN/qmp.sock)"
 exec vng --run "$BUILD" --disable-microvm $accel --cpus "${CPUS:-2}" \
-	--memory "${MEMORY:-3G}" --append "no5lvl" --rwdir "$RUN" --cwd "$REPO" \
+	--memory "${MEMORY:-3G}" --append "no5lvl kasan_multi_shot" --rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="-device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 -qmp unix:$RUN/qmp.sock,server=on,wait=off"
