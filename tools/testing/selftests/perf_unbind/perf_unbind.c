@@ -1073,16 +1073,17 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
-/* A BPF_MAP_TYPE_PERF_EVENT_ARRAY with one entry per possible CPU. */
+/* A BPF_MAP_TYPE_PERF_EVENT_ARRAY with one entry per possible CPU, two at least. */
 static int perf_event_array(void)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	union bpf_attr attr;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.map_type = BPF_MAP_TYPE_PERF_EVENT_ARRAY;
 	attr.key_size = sizeof(__u32);
 	attr.value_size = sizeof(__u32);
-	attr.max_entries = sysconf(_SC_NPROCESSORS_CONF);
+	attr.max_entries = cpus > 2 ? cpus : 2;
 	return sys_bpf(BPF_MAP_CREATE, &attr);
 }
 
@@ -1103,8 +1104,9 @@ static int perf_event_array_set(int map, __u32 key, __u32 fd)
 
 /*
  * A raw tracepoint program that reads entry @key of perf event array @map
- * with bpf_perf_event_read_value() and returns the counter, or the helper's
- * error. It runs through BPF_PROG_TEST_RUN, so it needs no tracepoint.
+ * with bpf_perf_event_read_value() and returns the counter's low 31 bits,
+ * or the helper's (negative) error. It runs through BPF_PROG_TEST_RUN, so it
+ * needs no tracepoint.
  */
 static int load_reader_prog(int map, __u32 key)
 {
@@ -1117,9 +1119,10 @@ static int load_reader_prog(int map, __u32 key)
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 24),
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_read_value),
 		/* if (r0 != 0) return r0; */
-		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 1, 0),
-		/* r0 = value.counter */
+		INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 2, 0),
+		/* r0 = value.counter & INT_MAX */
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_10, -24, 0),
+		INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_0, 0, 0, INT_MAX),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 	static char log[4096];
@@ -1184,35 +1187,46 @@ TEST_F_TIMEOUT(gt, bpf_map_update_with_revoked_event, 120)
 }
 
 /*
- * A BPF program reading an event with bpf_perf_event_read_value() before
- * and after the unbind: the count, then ENODEV, as for ioctl() and mmap()
- * of a revoked event; read() still gives the final count.
+ * A BPF program reading events with bpf_perf_event_read_value() before and
+ * after the unbind: an event of the PMU and a cpu-clock in its group, which
+ * is revoked with it but keeps its own PMU. Before, the counts; after,
+ * ENODEV for both, as for ioctl() and mmap() of a revoked event; read()
+ * still gives the final count.
  */
 TEST_F_TIMEOUT(gt, bpf_prog_reads_revoked_event, 120)
 {
-	int kmsg, map, fd, prog;
+	int kmsg, map, hw, sw, prog_hw, prog_sw;
 
 	kmsg = kmsg_open_end();
 	ASSERT_LE(0, kmsg);
 	map = perf_event_array();
 	if (map < 0)
 		SKIP(return, "BPF_MAP_CREATE: %s (CONFIG_BPF_SYSCALL)", strerror(errno));
-	prog = load_reader_prog(map, self->gt.cpu);
-	ASSERT_LE(0, prog);
-	/* The program runs here, not in an IPI: a fault kills this test, not the kernel. */
+	prog_hw = load_reader_prog(map, 0);
+	ASSERT_LE(0, prog_hw);
+	prog_sw = load_reader_prog(map, 1);
+	ASSERT_LE(0, prog_sw);
+	/* The programs run here, not in an IPI: a fault kills this test, not the kernel. */
 	ASSERT_EQ(0, pin_to_cpu(self->gt.cpu));
-	fd = open_event(&self->gt, "interrupts", -1, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, perf_event_array_set(map, self->gt.cpu, fd));
+	hw = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, hw);
+	sw = open_sw_event(&self->gt, PERF_COUNT_SW_CPU_CLOCK, hw, 0);
+	ASSERT_LE(0, sw);
+	ASSERT_EQ(0, perf_event_array_set(map, 0, hw));
+	ASSERT_EQ(0, perf_event_array_set(map, 1, sw));
 	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 30"));
 	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
-	EXPECT_EQ(30, run_prog_on(prog, self->gt.cpu));
+	EXPECT_EQ(30, run_prog_on(prog_hw, self->gt.cpu));
+	EXPECT_LE(0, run_prog_on(prog_sw, self->gt.cpu));
 	ASSERT_EQ(0, gt_unbind(&self->gt));
-	EXPECT_EQ(-ENODEV, run_prog_on(prog, self->gt.cpu));
-	EXPECT_EQ(30, READ_COUNT(fd));
-	close(prog);
+	EXPECT_EQ(-ENODEV, run_prog_on(prog_hw, self->gt.cpu));
+	EXPECT_EQ(-ENODEV, run_prog_on(prog_sw, self->gt.cpu));
+	EXPECT_EQ(30, READ_COUNT(hw));
+	close(prog_hw);
+	close(prog_sw);
 	close(map);
-	close(fd);
+	close(sw);
+	close(hw);
 	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
 	close(kmsg);
 }
