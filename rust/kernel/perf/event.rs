@@ -4,7 +4,11 @@
 //!
 //! C header: [`include/linux/perf_event.h`](srctree/include/linux/perf_event.h)
 
-use crate::{bindings, types::Opaque};
+use crate::{
+    bindings,
+    sync::atomic::{Acquire, Atomic, Relaxed, Release},
+    types::Opaque,
+};
 
 /// The `local64_t` operations of the counting hot path, compiled inline.
 ///
@@ -19,9 +23,8 @@ use crate::{bindings, types::Opaque};
 /// CPU's own interrupts, but the callbacks that fold a count do not all run on the event's
 /// CPU: for a PMU with a scope (`PERF_EV_CAP_READ_SCOPE`), `read()` runs `pmu->read` on the
 /// reader's CPU under the context lock, and `perf_event_read_local()` (BPF) on any CPU of the
-/// scope without it, while the event's own CPU may be stopping or reading it; the final-count
-/// fold at unregistration runs on the unregistering CPU. Locked instructions keep
-/// `Event::update_count()` exact in all of these.
+/// scope without it, while the event's own CPU may be stopping or reading it. Locked
+/// instructions keep `Event::update_count()` exact in all of these.
 #[cfg(CONFIG_64BIT)]
 mod local64 {
     use crate::bindings::local64_t;
@@ -148,6 +151,14 @@ impl EventFlags {
     }
 }
 
+impl core::ops::BitOr for EventFlags {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
 /// The `exclude_*` bits of `perf_event_attr`: what an event asks not to count.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Exclude(u32);
@@ -248,10 +259,16 @@ impl Event {
     }
 
     /// The CPU the event counts on, or `-1` for a per-task event on any CPU.
+    ///
+    /// Perf core moves the event to another CPU of the PMU's scope when its CPU goes offline
+    /// (`perf_pmu_migrate_context()`, with the event off the PMU): the value may differ from
+    /// one callback to the next, but not between an `add` and its `del`.
     #[inline]
     pub fn cpu(&self) -> i32 {
-        // SAFETY: By the type invariant the event is valid; `cpu` is set at allocation.
-        unsafe { (*self.as_raw()).cpu }
+        // SAFETY: By the type invariant the event is valid. Perf core writes `cpu` while it
+        // migrates the event, concurrently with a reader on another CPU of the scope: an
+        // atomic load of the `int` is free of data races on the Rust side.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).cpu) }.load(Relaxed)
     }
 
     /// Whether the event samples (has a sample period or frequency).
@@ -293,24 +310,40 @@ impl Event {
     #[inline]
     pub fn is_active(&self) -> bool {
         // SAFETY: By the type invariant the event is valid. `state` is an `int`-sized enum
-        // written by perf core under its context lock; a racy read is fine for this hint.
-        let state = unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).state) };
-        state == bindings::perf_event_state_PERF_EVENT_STATE_ACTIVE
+        // written by perf core under its context lock; an atomic load is fine for this hint.
+        let state = unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).state) };
+        state.load(Relaxed) == bindings::perf_event_state_PERF_EVENT_STATE_ACTIVE
+    }
+
+    /// The `event->hw.state` word, accessed atomically.
+    #[inline]
+    fn hw_state_word(&self) -> &Atomic<i32> {
+        // SAFETY: By the type invariant the event is valid; `hw.state` is an aligned `int`.
+        // The PMU callbacks write it, and `read` may run on another CPU of the scope at the
+        // same time as the event's own CPU runs `stop` or `del`, so every access from Rust is
+        // atomic; perf core's own accesses happen under its context lock.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).hw.state) }
     }
 
     /// The hardware state flags (`event->hw.state`).
+    ///
+    /// The load pairs with [`Event::set_hw_state`]: a `read` on another CPU that sees
+    /// [`HwState::RUNNING`] also sees the `prev_count` that `start` set before it.
     #[inline]
     pub fn hw_state(&self) -> HwState {
-        // SAFETY: By the type invariant the event is valid; `hw.state` is written only from the
-        // PMU callbacks, which perf core serialises per event.
-        HwState(unsafe { (*self.as_raw()).hw.state } as u32)
+        HwState(self.hw_state_word().load(Acquire) as u32)
     }
 
     /// Sets the hardware state flags (`event->hw.state`).
+    ///
+    /// Callbacks of the same event may run concurrently (see
+    /// [`Operations`](super::Operations)): the store is atomic, but a driver that must not
+    /// lose a concurrent update keeps its own state in its [`Operations::EventData`].
+    ///
+    /// [`Operations::EventData`]: super::Operations::EventData
     #[inline]
     pub fn set_hw_state(&self, state: HwState) {
-        // SAFETY: As in `hw_state`; the callbacks that call this are serialised per event.
-        unsafe { (*self.as_raw()).hw.state = state.0 as i32 };
+        self.hw_state_word().store(state.0 as i32, Release);
     }
 
     /// The value of the event's count (`event->count`), without the child counts.
