@@ -84,12 +84,18 @@ pub struct Group(bindings::attribute_group);
 unsafe impl Sync for Group {}
 
 impl Group {
-    /// A directory `name` holding the attributes of `ptrs` (NULL-terminated).
+    /// A directory `name` holding the attributes of `ptrs`, which must end with
+    /// [`AttributePtr::NULL`] (as [`attribute_ptrs`] makes it): a table without the terminator
+    /// fails to build in a `static`, and panics elsewhere.
     pub const fn new(name: &'static CStr, ptrs: &'static [AttributePtr]) -> Self {
+        assert!(
+            matches!(ptrs.last(), Some(p) if p.0.is_null()),
+            "attribute table without its NULL terminator"
+        );
         let mut g: bindings::attribute_group = pin_init::zeroed();
         g.name = crate::str::as_char_ptr_in_const_context(name);
         g.__bindgen_anon_2.attrs = ptrs.as_ptr().cast::<*mut bindings::attribute>().cast_mut();
-        // INVARIANT: `name` and `ptrs` are static; `ptrs` is built by `attribute_ptrs`.
+        // INVARIANT: `name` and `ptrs` are static, and `ptrs` ends with NULL (checked above).
         Self(g)
     }
 }
@@ -126,9 +132,14 @@ impl GroupPtr {
 }
 
 impl AttributeGroups {
-    /// Wraps a NULL-terminated group pointer array.
+    /// Wraps a group pointer array, which must end with [`GroupPtr::NULL`]: a table without the
+    /// terminator fails to build in a `static`, and panics elsewhere.
     pub const fn new(groups: &'static [GroupPtr]) -> Self {
-        // INVARIANT: `groups` is static; `pmu_attributes!` terminates it with `GroupPtr::NULL`.
+        assert!(
+            matches!(groups.last(), Some(g) if g.0.is_null()),
+            "group table without its NULL terminator"
+        );
+        // INVARIANT: `groups` is static and ends with NULL (checked above).
         Self(groups.as_ptr().cast())
     }
 
