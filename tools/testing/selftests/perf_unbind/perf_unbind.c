@@ -1238,6 +1238,108 @@ TEST_F_TIMEOUT(gt, bpf_prog_reads_revoked_event, 120)
  * no BUG, WARNING, KASAN, lockdep, Oops or stray interrupt line in the
  * kernel log.
  */
+#define MAX_SAMPLE_RATE	"/proc/sys/kernel/perf_event_max_sample_rate"
+
+/*
+ * Counts the PERF_RECORD_THROTTLE and PERF_RECORD_UNTHROTTLE records in a
+ * ring buffer and consumes them all.
+ */
+static void ring_throttles(struct perf_event_mmap_page *pg, size_t data_size,
+			   int *throttles, int *unthrottles)
+{
+	const unsigned char *data = (const unsigned char *)pg + pg->data_offset;
+	__u64 head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
+	__u64 tail = pg->data_tail;
+	int n = 0;
+
+	while (tail < head) {
+		struct perf_event_header h;
+
+		for (size_t i = 0; i < sizeof(h); i++)
+			((unsigned char *)&h)[i] = data[(tail + i) % data_size];
+		if (!h.size)
+			break;
+		*throttles += h.type == PERF_RECORD_THROTTLE;
+		*unthrottles += h.type == PERF_RECORD_UNTHROTTLE;
+		tail += h.size;
+	}
+	__atomic_store_n(&pg->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+/*
+ * perf record -e '{i915rs_.../interrupts/,cpu-clock}:S' with a 10 us period
+ * and perf_event_max_sample_rate at 1: the software sibling's hrtimer
+ * overflow throttles the whole group, which calls the device event's
+ * ->stop() from the timer interrupt, without the context lock, and the
+ * tick unthrottles it, which calls ->start() again. (A page-faults sibling
+ * never throttles: perf_swevent_overflow() throttles only from an event's
+ * second overflow in one call, which page faults, one at a time, never
+ * have.) The leader's ring buffer gets the THROTTLE and UNTHROTTLE records
+ * that show both happened; afterwards the device event must count work
+ * again, keep it across unbind, and the kernel log must stay clean.
+ */
+TEST_F_TIMEOUT(gt, throttled_group_with_sw_sibling, 120)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t data_size = 8 * page, len = page + data_size;
+	struct perf_event_attr attr;
+	struct perf_event_mmap_page *pg;
+	int kmsg, hw, sw, throttles = 0, unthrottles = 0;
+	char old_rate[32];
+	__u64 before, after;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, pin_to_cpu(self->gt.cpu));
+	ASSERT_EQ(0, read_text(MAX_SAMPLE_RATE, old_rate, sizeof(old_rate)));
+	hw = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, hw);
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = 10000;
+	attr.sample_type = PERF_SAMPLE_IP;
+	sw = perf_open(&attr, -1, self->gt.cpu, hw);
+	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock in the group: %s", strerror(errno));
+	pg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, hw, 0);
+	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap of the leader: %s", strerror(errno));
+
+	ASSERT_EQ(0, write_text(MAX_SAMPLE_RATE, "1"));
+	for (int round = 0; round < 50 && (throttles < 2 || unthrottles < 2); round++) {
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 20000000L);
+		ring_throttles(pg, data_size, &throttles, &unthrottles);
+		usleep(5000);
+	}
+	EXPECT_EQ(0, write_text(MAX_SAMPLE_RATE, old_rate));
+	/* Stop sampling, so that nothing throttles the group any more. */
+	EXPECT_EQ(0, close(sw));
+	usleep(20000);
+	ring_throttles(pg, data_size, &throttles, &unthrottles);
+	EXPECT_LT(0, throttles) TH_LOG("the group was never throttled");
+	EXPECT_EQ(throttles, unthrottles) TH_LOG("%d throttles, %d unthrottles",
+						 throttles, unthrottles);
+
+	/* Unthrottled: the device event counts the work it sees. */
+	before = READ_COUNT(hw);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 5"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	after = READ_COUNT(hw);
+	EXPECT_EQ(before + 5, after);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	EXPECT_EQ(after, READ_COUNT(hw));
+	expect_revoked(_metadata, hw);
+	EXPECT_EQ(0, munmap(pg, len));
+	EXPECT_EQ(0, close(hw));
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
 	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
