@@ -128,18 +128,22 @@ impl Operations for TickPmu {
         event.set_hw_state(HwState::RUNNING);
     }
 
-    fn stop(data: &PmuData, event: &Event, (): &(), flags: EventFlags) {
+    fn stop(data: &PmuData, event: &Event, (): &(), _: EventFlags) {
         if event.hw_state().contains(HwState::STOPPED) {
             return;
         }
-        if flags.contains(EventFlags::UPDATE) {
-            event.update_count(|| data.ticks());
-        }
+        // A free-running counter: folding is cheap and loses nothing, so fold on every stop,
+        // also the `stop(0)` of throttling, not only on `EventFlags::UPDATE`.
+        event.update_count(|| data.ticks());
         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
     }
 
     fn read(data: &PmuData, event: &Event, (): &()) {
-        event.update_count(|| data.ticks());
+        // `read` may come on another CPU before `start` or after `stop`: count only while
+        // counting.
+        if !event.hw_state().contains(HwState::STOPPED) {
+            event.update_count(|| data.ticks());
+        }
     }
 }
 

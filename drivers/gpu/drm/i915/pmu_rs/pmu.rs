@@ -3,8 +3,8 @@
 //! The GT's perf PMU: i915's events, counted from the GT's lock-free counters.
 //!
 //! No callback checks whether the device is still there: the PMU's [`Registration`] lives in
-//! the driver data, and dropping it at unbind folds the final counts in and leaves the events
-//! on the perf abstraction's stubs.
+//! the driver data, and dropping it at unbind takes every event off through `del`, which folds
+//! its final count, before the driver's data goes.
 //!
 //! [`Registration`]: kernel::perf::Registration
 
@@ -47,13 +47,12 @@ impl Operations for GtPmu {
         event.set_hw_state(HwState::RUNNING);
     }
 
-    fn stop(gt: &Arc<Gt>, event: &Event, counter: &Counter, flags: EventFlags) {
+    fn stop(gt: &Arc<Gt>, event: &Event, counter: &Counter, _flags: EventFlags) {
         if event.hw_state().contains(HwState::STOPPED) {
             return;
         }
-        if flags.contains(EventFlags::UPDATE) {
-            Self::read(gt, event, counter);
-        }
+        // Every stop folds, also the `stop(0)` of throttling: the counters run on regardless.
+        Self::read(gt, event, counter);
         if counter.needs_sampling() {
             gt.set_sampling(false);
         }
@@ -61,6 +60,9 @@ impl Operations for GtPmu {
     }
 
     fn read(gt: &Arc<Gt>, event: &Event, counter: &Counter) {
-        event.update_count_monotonic(|| gt.read(*counter));
+        // `read` may come on another CPU before `start` or after `stop`.
+        if !event.hw_state().contains(HwState::STOPPED) {
+            event.update_count_monotonic(|| gt.read(*counter));
+        }
     }
 }
