@@ -18,32 +18,28 @@ echo "$second" > /sys/bus/pci/drivers/pmu_c_twin/bind
 accel=KVM
 grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
 
-# The Rust-only part of unbind is kernel::perf's PmuObject::swap_in_stubs
-# (final counts folded, stubs swapped in) before perf_pmu_unregister(), and
-# PmuObject::revoke after it (the wait for a grace period since the swap,
-# which perf core's own has covered, and the drivers' event states
-# dropped). A kprobe on the entry and a kretprobe on the return of each
-# time every call. Only the unbind measure calls them, once each per unbind
-# of the Rust side; the bench's unbind_reps_n<N> lines say how many for each
-# N.
+# The Rust-only part of unbind, beyond the driver's own del and the event
+# states' destroy that perf core calls while it detaches the events, is
+# kernel::perf's PmuObject::free_deferred after perf_pmu_unregister(): the
+# drop of the event states that destroy kept for late calls. A kprobe on its
+# entry and a kretprobe on its return time every call. Only the unbind
+# measure calls it, once per unbind of the Rust side; the bench's
+# unbind_reps_n<N> lines say how many for each N.
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
 sym() {
 	awk -v suf="PmuObject$1" '$2 == "T" && $3 ~ /^_R/ &&
 		substr($3, length($3) - length(suf) + 1) == suf { print $3; exit }' /proc/kallsyms
 }
-stubs=$(sym 13swap_in_stubs)
-revoke=$(sym 6revoke)
+free=$(sym 13free_deferred)
 probed=
-if [ -n "$stubs" ] && [ -n "$revoke" ] &&
-	echo "p:pmurs/stubs_in $stubs" >> "$tr/kprobe_events" &&
-	echo "r:pmurs/stubs_out $stubs" >> "$tr/kprobe_events" &&
-	echo "p:pmurs/revoke_in $revoke" >> "$tr/kprobe_events" &&
-	echo "r:pmurs/revoke_out $revoke" >> "$tr/kprobe_events"; then
+if [ -n "$free" ] &&
+	echo "p:pmurs/free_in $free" >> "$tr/kprobe_events" &&
+	echo "r:pmurs/free_out $free" >> "$tr/kprobe_events"; then
 	: > "$tr/trace"
 	echo 1 > "$tr/events/pmurs/enable" && probed=1
 fi
-[ -n "$probed" ] || log "no kprobes on PmuObject::swap_in_stubs and ::revoke: no Rust-only column"
+[ -n "$probed" ] || log "no kprobes on PmuObject::free_deferred: no Rust-only column"
 
 {
 	echo "perf_unbind_bench, kernel $(uname -r) without KASAN/lockdep, $accel, $(nproc) vCPUs"
@@ -54,18 +50,13 @@ rc=$?
 
 if [ -n "$probed" ]; then
 	echo 0 > "$tr/events/pmurs/enable"
-	# Per unbind, in call order, the time in us spent in both: the stubs
-	# pair comes first, its revoke pair ends the unbind. The median of each
-	# N's group.
-	awk 'match($0, /[0-9]+\.[0-9]+: (stubs|revoke)_(in|out):/) {
+	# Per unbind, in call order, the time in us of the call. The median of
+	# each N's group.
+	awk 'match($0, /[0-9]+\.[0-9]+: free_(in|out):/) {
 		ts = substr($0, RSTART, RLENGTH)
 		t = substr(ts, 1, index(ts, ":") - 1) + 0
 		if (ts ~ /_in:/) start = t
-		else if (start != "") {
-			sum += t - start
-			start = ""
-			if (ts ~ /revoke_out/) { printf "%.0f\n", sum * 1e6; sum = 0 }
-		}
+		else if (start != "") { printf "%.0f\n", (t - start) * 1e6; start = "" }
 	}' "$tr/trace" > /tmp/revoke.us
 	# The unbind measure's N and number of unbinds, in the order it ran
 	# them (kv lines "unbind_reps_n<N>.rust <unbinds>"): one call each.
@@ -82,11 +73,11 @@ if [ -n "$probed" ]; then
 			us=$(sed -n "$first,$((first + reps - 1))p" /tmp/revoke.us |
 				sort -n | sed -n "$(((reps + 1) / 2))p")
 			first=$((first + reps))
-			printf 'Rust-only part (swap_in_stubs + revoke), %5d events, us %8s\n' "$n" "$us" >> /tmp/bench.txt
+			printf 'Rust-only part (free_deferred), %5d events, us %8s\n' "$n" "$us" >> /tmp/bench.txt
 			echo "revoke_us_n$n.rust $us" >> /tmp/bench.kv
 		done
 	else
-		log "$calls swap_in_stubs/revoke pairs for $total unbinds: no Rust-only column"
+		log "$calls free_deferred calls for $total unbinds: no Rust-only column"
 	fi
 fi
 sed 's/^/  /' /tmp/bench.txt | while IFS= read -r l; do log "$l"; done

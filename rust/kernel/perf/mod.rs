@@ -6,11 +6,14 @@
 //!
 //! A PMU driver implements [`Operations`] and keeps a [`Registration`] for as long as its
 //! hardware is there, typically in its device's driver data. When the device is unbound,
-//! hot-unplugged or its module removed, dropping the registration folds the final counts into
-//! the open events, swaps the driver's callbacks for stubs that live in the kernel image and
-//! drops the driver's data; open events keep a valid handle that reads the final count. The
-//! `struct pmu` is freed when the last reference to it, the registration's or an event's, is
-//! gone. No callback of the driver needs an "is it still registered?" check.
+//! hot-unplugged or its module removed, dropping the registration unregisters the PMU: perf
+//! core takes every open event off the PMU on its own CPU through the driver's `del`, which
+//! folds the final count, and revokes it; the events' callbacks are swapped for stubs that
+//! live in the kernel image, for the calls perf core may still make on an event it has just
+//! revoked. Open events keep a valid fd that reads the final count. Then the driver's data is
+//! dropped. The refcounted `struct pmu` goes with its last reference, once the events' states
+//! are gone. No callback of the driver needs an "is it still registered?" check, and none runs
+//! once the drop has returned.
 //!
 //! See `Documentation/rust/perf.rst` for the lifecycle and the errors perf users get.
 //!
@@ -62,18 +65,20 @@
 //!         event.set_hw_state(HwState::RUNNING);
 //!     }
 //!
-//!     fn stop(ticks: &Atomic<u64>, event: &Event, (): &(), flags: EventFlags) {
+//!     fn stop(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
 //!         if event.hw_state().contains(HwState::STOPPED) {
 //!             return;
 //!         }
-//!         if flags.contains(EventFlags::UPDATE) {
-//!             event.update_count(|| ticks.load(Relaxed));
-//!         }
+//!         // Free-running: fold on every stop, also without `EventFlags::UPDATE`.
+//!         event.update_count(|| ticks.load(Relaxed));
 //!         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
 //!     }
 //!
 //!     fn read(ticks: &Atomic<u64>, event: &Event, (): &()) {
-//!         event.update_count(|| ticks.load(Relaxed));
+//!         // `read` may come on another CPU of the scope before `start` or after `stop`.
+//!         if !event.hw_state().contains(HwState::STOPPED) {
+//!             event.update_count(|| ticks.load(Relaxed));
+//!         }
 //!     }
 //! }
 //!

@@ -6,25 +6,24 @@
 
 use super::{
     attr::AttributeGroups,
-    event::{Event, EventFlags, HwState},
+    event::{Event, EventFlags},
 };
 use crate::{
     bindings,
     device::Device,
-    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
-    ffi::{c_int, c_ulong},
-    module::this_module,
+    error::{from_result, to_result},
+    ffi::c_int,
     new_mutex,
     prelude::*,
     str::CString,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        rcu, Arc, ArcBorrow, Mutex, SetOnce,
+        Arc, ArcBorrow, Mutex, SetOnce,
     },
     types::Opaque,
-    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
+    warn_on,
 };
-use core::{ffi::c_void, marker::PhantomData, ptr};
+use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr};
 
 /// The set of CPUs a PMU's events count on (`PERF_PMU_SCOPE_*`).
 ///
@@ -116,17 +115,30 @@ pub struct Options<'a> {
 /// Perf core calls them in these contexts (see `Documentation/rust/perf.rst`):
 ///
 /// - [`event_init`](Operations::event_init): process context; may sleep.
-/// - [`add`](Operations::add), [`del`](Operations::del), [`start`](Operations::start),
-///   [`stop`](Operations::stop): interrupts off, perf core's raw context lock held.
-/// - [`read`](Operations::read): any context, NMI included; it must be lock-free.
+/// - [`add`](Operations::add) and [`del`](Operations::del): on the event's CPU, interrupts off,
+///   perf core's raw context lock held.
+/// - [`start`](Operations::start) and [`stop`](Operations::stop): as `add` and `del`; and
+///   without the context lock when a software event in the group throttles it from its
+///   overflow (`perf_event_throttle_group()`): on the event's CPU, from the `cpu-clock` hrtimer
+///   or a `sched_stat_*` tracepoint under the runqueue lock, interrupts off.
+/// - [`read`](Operations::read): any context, NMI included, and on any CPU of the PMU's
+///   [`Scope`] (`PERF_EV_CAP_READ_SCOPE`), concurrently with the event's other callbacks, also
+///   between `add` and `start` and after `del`; it must be lock-free, and count nothing while
+///   [`HwState::STOPPED`](super::HwState::STOPPED) is set.
+///
+/// None of them runs in a sleepable context but `event_init`, and all of them may run
+/// concurrently for different events, `read` also for the same event.
 ///
 /// Before any of them runs, the abstraction has rejected what a counting PMU cannot do:
 /// events of another PMU (`ENOENT`), sampling events (`EINVAL`), events on no particular CPU
 /// (`cpu < 0`, `EINVAL`) and branch stacks (`EOPNOTSUPP`); perf core itself refuses per-task
 /// events (`EINVAL`) and `exclude_*` bits (`EINVAL`).
 ///
-/// No callback runs once the [`Registration`] has been dropped; none needs to check whether
-/// the device is still there.
+/// When the [`Registration`] is dropped, perf core takes every event off the PMU on the
+/// event's own CPU, through `del`, so every `add` gets its `del` and the final count is
+/// folded where the driver may read its counter. No callback runs once the drop has returned,
+/// and none runs while the driver's data or an event's state is being dropped; none needs to
+/// check whether the device is still there.
 #[vtable]
 pub trait Operations: Sized + 'static {
     /// The driver's shared state, owned by the [`Registration`].
@@ -143,7 +155,11 @@ pub trait Operations: Sized + 'static {
     /// Schedules the event on the PMU; starts counting if `flags` has [`EventFlags::START`].
     fn add(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags) -> Result;
 
-    /// Takes the event off the PMU; folds its count in if `flags` has [`EventFlags::UPDATE`].
+    /// Takes the event off the PMU and folds its count in.
+    ///
+    /// Perf's contract is that `del` always updates the count; `flags` always has
+    /// [`EventFlags::UPDATE`], so a `del` that stops the counter with its own `flags` folds.
+    /// This is also how the final count of an event is taken when the registration goes.
     fn del(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
 
     /// Starts counting.
@@ -155,72 +171,57 @@ pub trait Operations: Sized + 'static {
     /// Folds the counter's progress into the event's count, typically with
     /// [`Event::update_count`].
     fn read(data: &Self::Data, event: &Event, state: &Self::EventData);
-
-    /// The event's ring buffer was mapped into a task (`pmu::event_mapped`).
-    fn event_mapped(_data: &Self::Data, _event: &Event, _state: &Self::EventData) {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
-
-    /// The event's ring buffer was unmapped (`pmu::event_unmapped`).
-    ///
-    /// Perf core cannot revoke the events of a PMU with this callback, so dropping its
-    /// [`Registration`] leaves the PMU published on stubs until its last event is released.
-    fn event_unmapped(_data: &Self::Data, _event: &Event, _state: &Self::EventData) {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
 }
 
 /// The driver's callbacks with the types erased, or the kernel's stubs.
 struct RawOps {
-    event_init: unsafe fn(*const c_void, &Event) -> Result<*mut c_void>,
-    event_free: unsafe fn(*mut c_void),
     add: unsafe fn(*const c_void, &Event, *mut c_void, EventFlags) -> Result,
     del: unsafe fn(*const c_void, &Event, *mut c_void, EventFlags),
     start: unsafe fn(*const c_void, &Event, *mut c_void, EventFlags),
     stop: unsafe fn(*const c_void, &Event, *mut c_void, EventFlags),
     read: unsafe fn(*const c_void, &Event, *mut c_void),
-    mapped: unsafe fn(*const c_void, &Event, *mut c_void),
-    unmapped: unsafe fn(*const c_void, &Event, *mut c_void),
 }
 
-fn stub_event_init(_: *const c_void, _: &Event) -> Result<*mut c_void> {
-    Err(ENODEV)
+/// The driver's event constructor and destructor, with the types erased.
+struct DriverOps {
+    ops: RawOps,
+    event_init: unsafe fn(*const c_void, &Event) -> Result<*mut c_void>,
+    event_free: unsafe fn(*mut c_void),
 }
-fn stub_event_free(_: *mut c_void) {}
+
 fn stub_add(_: *const c_void, _: &Event, _: *mut c_void, _: EventFlags) -> Result {
     Ok(())
 }
 fn stub_flags(_: *const c_void, _: &Event, _: *mut c_void, _: EventFlags) {}
-fn stub_event(_: *const c_void, _: &Event, _: *mut c_void) {}
+fn stub_read(_: *const c_void, _: &Event, _: *mut c_void) {}
 
-/// What an event of a revoked PMU runs: nothing. These live in the kernel image, so a PMU
-/// object that outlives its driver module never calls into freed module text.
+/// What an event runs once perf core has detached it from its PMU: nothing, its count is
+/// final. Perf core may still reach an event it has just detached: `perf_event_read_local()`
+/// (BPF) on another CPU of the scope checks the event and loads its PMU with interrupts off,
+/// but not under the context lock, so it can call `read` after the detach. The stubs live in
+/// the kernel image, so such a late call never enters the driver.
 static STUB_OPS: RawOps = RawOps {
-    event_init: stub_event_init,
-    event_free: stub_event_free,
     add: stub_add,
     del: stub_flags,
     start: stub_flags,
     stop: stub_flags,
-    read: stub_event,
-    mapped: stub_event,
-    unmapped: stub_event,
+    read: stub_read,
 };
 
-/// Instantiates [`RawOps`] for a driver.
+/// Instantiates [`DriverOps`] for a driver.
 struct Adapter<T: Operations>(PhantomData<T>);
 
 impl<T: Operations> Adapter<T> {
-    const OPS: RawOps = RawOps {
+    const OPS: DriverOps = DriverOps {
+        ops: RawOps {
+            add: Self::add,
+            del: Self::del,
+            start: Self::start,
+            stop: Self::stop,
+            read: Self::read,
+        },
         event_init: Self::event_init,
         event_free: Self::event_free,
-        add: Self::add,
-        del: Self::del,
-        start: Self::start,
-        stop: Self::stop,
-        read: Self::read,
-        mapped: Self::mapped,
-        unmapped: Self::unmapped,
     };
 
     /// # Safety
@@ -246,7 +247,8 @@ impl<T: Operations> Adapter<T> {
     ///
     /// `data` must point to a live `T::Data` and `state` to the event's live `T::EventData`.
     unsafe fn add(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) -> Result {
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: The caller guarantees that `data` is a live `T::Data` and `state` the event's
+        // live `T::EventData`; both are only shared.
         let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
         T::add(data, ev, state, f)
     }
@@ -255,7 +257,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// As for `add`.
     unsafe fn del(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: As in `add`, by the same guarantee of the caller.
         let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
         T::del(data, ev, state, f)
     }
@@ -264,7 +266,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// As for `add`.
     unsafe fn start(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: As in `add`, by the same guarantee of the caller.
         let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
         T::start(data, ev, state, f)
     }
@@ -273,7 +275,7 @@ impl<T: Operations> Adapter<T> {
     ///
     /// As for `add`.
     unsafe fn stop(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: As in `add`, by the same guarantee of the caller.
         let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
         T::stop(data, ev, state, f)
     }
@@ -282,55 +284,9 @@ impl<T: Operations> Adapter<T> {
     ///
     /// As for `add`.
     unsafe fn read(data: *const c_void, ev: &Event, state: *mut c_void) {
-        // SAFETY: Guaranteed by the caller.
+        // SAFETY: As in `add`, by the same guarantee of the caller.
         let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
         T::read(data, ev, state)
-    }
-
-    /// `struct pmu::read` while the driver is live: perf core calls the driver's `read` without
-    /// a dispatcher in between. [`PmuObject::swap_locked`] points the field at
-    /// [`stub_read_callback`] before it swaps the ops.
-    ///
-    /// # Safety
-    ///
-    /// Perf core calls this with interrupts disabled, for a live event of a PMU registered with
-    /// `T`'s callbacks that went through [`event_init_callback`].
-    unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
-        // SAFETY: As in `with_ops`.
-        let es = unsafe { &*(*event).pmu_private.cast::<EventState>() };
-        if cfg!(CONFIG_PROVE_LOCKING) {
-            // SAFETY: It is always safe to call `lockdep_assert_irqs_disabled()`.
-            unsafe { bindings::lockdep_assert_irqs_disabled() };
-        }
-        // SAFETY: The event is live (caller guarantee).
-        let ev = unsafe { Event::from_raw(event) };
-        // SAFETY: Perf core loaded this function from `pmu->read`, so it did so before the
-        // stubs were swapped in, and it runs with interrupts disabled, in an RCU read-side
-        // critical section: the driver's data and `es.driver` stay valid until it returns
-        // (type invariant of `PmuObject`).
-        unsafe { Self::read(es.pmu.data, ev, es.driver) }
-    }
-
-    /// # Safety
-    ///
-    /// As for `add`.
-    unsafe fn mapped(data: *const c_void, ev: &Event, state: *mut c_void) {
-        if T::HAS_EVENT_MAPPED {
-            // SAFETY: Guaranteed by the caller.
-            let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
-            T::event_mapped(data, ev, state)
-        }
-    }
-
-    /// # Safety
-    ///
-    /// As for `add`.
-    unsafe fn unmapped(data: *const c_void, ev: &Event, state: *mut c_void) {
-        if T::HAS_EVENT_UNMAPPED {
-            // SAFETY: Guaranteed by the caller.
-            let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
-            T::event_unmapped(data, ev, state)
-        }
     }
 }
 
@@ -338,149 +294,73 @@ impl<T: Operations> Adapter<T> {
 ///
 /// # Invariants
 ///
-/// - `driver` is the `T::EventData` created for `event` and is freed exactly once: by the
-///   event's `destroy` while the PMU is live, or by [`PmuObject::revoke`].
-/// - While the PMU is not revoked, `index` is this state's position in its PMU's event list;
-///   it changes only under the PMU's state lock.
+/// - `ops` points to the driver's [`RawOps`] from the event's `event_init` until its `destroy`,
+///   and to [`STUB_OPS`] afterwards; it changes once, in a `destroy` that runs while the PMU is
+///   being unregistered (other states are freed by their `destroy`).
+/// - `driver` is the `T::EventData` created for `event`. It is freed exactly once: by
+///   `destroy` for an event closed while the PMU is registered, else by
+///   [`Registration::drop`] once `perf_pmu_unregister()` has returned.
+/// - `next` links the states that wait for that (see [`PmuObject::deferred`]).
 struct EventState {
-    event: *mut bindings::perf_event,
+    ops: Atomic<*const RawOps>,
     driver: *mut c_void,
-    index: Atomic<usize>,
-    /// The event's reference to its PMU object.
+    /// The event's reference to its PMU object: `pmu.data` and the `struct pmu` stay valid
+    /// for as long as the state exists.
     pmu: Arc<PmuObject>,
-}
-
-/// A pointer to an [`EventState`] in a PMU's event list.
-struct EventPtr(*mut EventState);
-
-// SAFETY: The event list is only touched under the PMU's state lock, from any thread.
-unsafe impl Send for EventPtr {}
-
-/// The mutable part of a PMU object.
-struct State {
-    /// The live events of this PMU, until it is revoked; not used afterwards.
-    events: KVec<EventPtr>,
-    /// Set when the stubs were swapped in: the RCU grace-period state at that point
-    /// (`get_state_synchronize_rcu()`). Driver code that loaded the driver's ops before the
-    /// swap may run until a grace period has elapsed since.
-    swapped: Option<c_ulong>,
-    /// Perf core refused to unregister (`-EBUSY`): the registration's reference, waiting for
-    /// the last event to go.
-    zombie: Option<Arc<PmuObject>>,
+    next: Atomic<*mut EventState>,
 }
 
 /// The refcounted PMU object: owns the `struct pmu` that perf core sees.
 ///
-/// References are held by the [`Registration`] and by every live event. Every callback in the
-/// `struct pmu` but `read` points at a dispatcher in the kernel image, which calls the driver
-/// through `ops`; `read`, the hot path, points straight at the driver's. Revocation points
-/// `read` at a stub in the kernel image and then swaps `ops` for [`STUB_OPS`], so nothing perf
-/// core can reach points into a driver module once the registration has gone.
+/// References are held by the [`Registration`] and by the state of every event. Every
+/// callback in the `struct pmu` points at a dispatcher in the kernel image, which calls the
+/// driver through the event's [`EventState::ops`]. The abstraction never writes the
+/// `struct pmu` after `perf_pmu_register()`: perf core loads its callbacks with plain loads,
+/// at any time.
 ///
 /// # Invariants
 ///
-/// - `pmu` is zero-initialised, filled in by [`Registration::new`] and registered with perf
-///   core until unregistration succeeds; the object is freed only after that.
-/// - `ops` points to either the driver's [`RawOps`] (`driver_ops`) or [`STUB_OPS`], and
-///   `pmu.read` to either the driver's [`Adapter::read_callback`] or [`stub_read_callback`].
-///   Both are swapped once, `read` first, under the state lock, which records the grace-period
-///   state in `state.swapped`. No `T::EventData`, and not the driver's data, is dropped after
-///   the swap before an RCU grace period has elapsed since.
-/// - `driver_ops` and `data` are valid while `revoked` is false. `revoked` becomes true once,
-///   under the state lock; after that `state.events` is never read again.
-/// - `live` is the number of events that went through `init_event` and whose `destroy` has
-///   not finished; it only goes up while not revoked.
-/// - The registration's reference (held by the [`Registration`], then by `state.zombie` or
-///   the teardown work) is the last one dropped.
+/// - `pmu` is zero-initialised, filled in by [`Registration::new`] before it is registered,
+///   and not written by the abstraction afterwards; it is registered with perf core from then
+///   until [`Registration::drop`] has unregistered it.
+/// - `driver_ops` and `data` are the driver's and valid until [`Registration::drop`] has
+///   called `perf_pmu_unregister()` and freed the deferred event states.
+/// - `unregistering` becomes true once, before `perf_pmu_unregister()`.
+/// - `deferred` is a stack, linked through [`EventState::next`], of the states whose `destroy`
+///   ran while `unregistering` was true.
 #[pin_data]
 struct PmuObject {
     #[pin]
     pmu: Opaque<bindings::pmu>,
-    ops: Atomic<*const RawOps>,
-    driver_ops: &'static RawOps,
+    driver_ops: &'static DriverOps,
     data: *const c_void,
-    /// The driver is gone: its callbacks, its data and every `T::EventData` are dropped.
-    revoked: Atomic<bool>,
-    live: Atomic<usize>,
+    unregistering: Atomic<bool>,
+    /// Event states that perf core destroyed while unregistering the PMU, which another CPU
+    /// may still be using; freed once `perf_pmu_unregister()` has returned.
+    deferred: Atomic<*mut EventState>,
     name: CString,
-    module: *mut bindings::module,
-    #[pin]
-    state: Mutex<State>,
-    #[pin]
-    teardown: Work<PmuObject>,
 }
 
-// SAFETY: The raw pointers are either immutable after construction (`data`, `module`,
-// `driver_ops`) or accessed under the rules of the type invariants; perf core allows its
-// callbacks on any CPU.
+// SAFETY: The raw pointers are either immutable after construction (`data`, `driver_ops`) or
+// accessed under the rules of the type invariants; perf core allows its callbacks on any CPU.
 unsafe impl Send for PmuObject {}
-// SAFETY: See `Send`; shared access goes through atomics, RCU and the state lock.
+// SAFETY: See `Send`; shared access goes through atomics.
 unsafe impl Sync for PmuObject {}
-
-impl_has_work! {
-    impl HasWork<Self> for PmuObject { self.teardown }
-}
-
-impl WorkItem for PmuObject {
-    type Pointer = Arc<PmuObject>;
-
-    /// Deferred teardown of a PMU that perf core refused to unregister: runs once its last
-    /// event has been released.
-    fn run(this: Arc<PmuObject>) {
-        let pmu = this.pmu.get();
-        // SAFETY: The PMU is registered (type invariant). Its last event is gone and took its
-        // mappings with it, so no `event_unmapped` call can be pending; without the hook, perf
-        // core detaches (and waits for) any event still being freed instead of refusing.
-        unsafe {
-            (*pmu).event_mapped = None;
-            (*pmu).event_unmapped = None;
-        }
-        // SAFETY: The PMU is registered (type invariant).
-        let ret = unsafe { bindings::perf_pmu_unregister(pmu) };
-        if ret != 0 {
-            // Cannot happen without the hook; keep the object rather than free it under perf.
-            pr_err!(
-                "perf: PMU {:?} still refused to unregister ({})\n",
-                this.name,
-                ret
-            );
-            core::mem::forget(this);
-            return;
-        }
-        unregister_name(&this.name);
-        // SAFETY: `make_zombie` took this reference on the driver's module.
-        unsafe { bindings::module_put(this.module) };
-    }
-}
 
 impl PmuObject {
     /// An unregistered PMU object for a driver.
-    ///
-    /// Neither generic nor inlined: the lock class keys and names of its mutex and work item
-    /// must be instantiated once, in the kernel image, not in each driver's crate, or lockdep
-    /// sees one key with two names.
-    #[inline(never)]
     fn new(
-        driver_ops: &'static RawOps,
+        driver_ops: &'static DriverOps,
         data: *const c_void,
         name: CString,
-        module: *mut bindings::module,
     ) -> Result<Arc<Self>> {
         let init = try_pin_init!(PmuObject {
             pmu: Opaque::zeroed(),
-            ops: Atomic::new(ptr::from_ref(driver_ops)),
             driver_ops,
             data,
-            revoked: Atomic::new(false),
-            live: Atomic::new(0),
+            unregistering: Atomic::new(false),
+            deferred: Atomic::new(ptr::null_mut()),
             name,
-            module,
-            state <- new_mutex!(State {
-                events: KVec::new(),
-                swapped: None,
-                zombie: None,
-            }),
-            teardown <- new_work!("perf::PmuObject::teardown"),
         });
         Arc::pin_init(init, GFP_KERNEL)
     }
@@ -510,204 +390,92 @@ impl PmuObject {
         if ev.has_branch_stack() {
             return Err(EOPNOTSUPP);
         }
+        // Perf core stops creating events before it detaches them (`pmus_srcu`); this only
+        // refuses what it would not detach.
+        if self.unregistering.load(Relaxed) {
+            return Err(ENODEV);
+        }
 
         // SAFETY: `self` lives in an `Arc` (type invariant) that is alive while perf core can
         // call `event_init`, i.e. at least until unregistration.
         let this: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
-        let mut state = self.state.lock();
-        if state.swapped.is_some() {
-            return Err(ENODEV);
-        }
-        state.events.reserve(1, GFP_KERNEL)?;
         let mut es = KBox::new(
             EventState {
-                event: ev.as_raw(),
+                ops: Atomic::new(&raw const self.driver_ops.ops),
                 driver: ptr::null_mut(),
-                index: Atomic::new(state.events.len()),
                 pmu: this,
+                next: Atomic::new(ptr::null_mut()),
             },
             GFP_KERNEL,
         )?;
-        // SAFETY: Not revoked, so `driver_ops` and `data` are valid (type invariant).
+        // SAFETY: Perf core calls `event_init` only while the PMU is registered, so the driver's
+        // data and ops are valid (type invariant).
         es.driver = unsafe { (self.driver_ops.event_init)(self.data, ev)? };
-        let es = KBox::into_raw(es);
-        if state.events.push_within_capacity(EventPtr(es)).is_err() {
-            // Unreachable after `reserve`; undo rather than leak.
-            // SAFETY: `es` was just created above and is not shared.
-            let es = unsafe { KBox::from_raw(es) };
-            // SAFETY: `es.driver` came from `driver_ops.event_init` and is freed once, here.
-            unsafe { (self.driver_ops.event_free)(es.driver) };
-            return Err(ENOMEM);
-        }
-        self.live.add(1, Relaxed);
         // SAFETY: `ev` is being initialised by perf core, which leaves `pmu_private` and
         // `destroy` to the PMU.
         unsafe {
-            (*ev.as_raw()).pmu_private = es.cast();
+            (*ev.as_raw()).pmu_private = KBox::into_raw(es).cast();
             (*ev.as_raw()).destroy = Some(destroy_callback);
         }
         Ok(())
     }
 
-    /// Forgets an event: called from its `destroy`. Once the PMU is revoked, this takes no
-    /// lock unless `es` is the last event of a PMU waiting to be unregistered.
+    /// Frees the event states that `destroy` deferred. Not inlined, so that `make bench` can
+    /// time it with a kprobe.
     ///
     /// # Safety
     ///
-    /// `es` must be an event state of this PMU, in its list while not revoked, that is not
-    /// used again.
-    unsafe fn release_event(&self, es: *mut EventState) {
-        if !self.revoked.load(Acquire) {
-            let mut state = self.state.lock();
-            // Revocation may have won the lock; then the list and `es.driver` are its business.
-            if !self.revoked.load(Relaxed) {
-                // Between the swap and revocation (perf core detaching the events in
-                // `perf_pmu_unregister()`), a callback that started before the swap may still
-                // use the driver's state of this event.
-                if let Some(swapped) = state.swapped {
-                    // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; this runs in
-                    // process context, as the lock above already requires.
-                    unsafe { bindings::cond_synchronize_rcu(swapped) };
-                }
-                // SAFETY: Not revoked, so `es` is in the list, which only changes under the
-                // lock, and so are the states it points to.
-                let i = unsafe { (*es).index.load(Relaxed) };
-                let last = state.events.len() - 1;
-                if i != last {
-                    let moved = state.events[last].0;
-                    state.events[i] = EventPtr(moved);
-                    // SAFETY: Every pointer in the list is a live `EventState` while the lock is
-                    // held.
-                    unsafe { (*moved).index.store(i, Relaxed) };
-                }
-                state.events.truncate(last);
-                // SAFETY: Not revoked: `driver_ops` is valid and `es.driver` has not been freed.
-                unsafe { (self.driver_ops.event_free)((*es).driver) };
-            }
-        }
-        if self.live.fetch_sub(1, Relaxed) == 1 {
-            // The last event: if the registration is gone and perf core refused to unregister,
-            // now it can.
-            let teardown = self.state.lock().zombie.take();
-            if let Some(this) = teardown {
-                // Cannot fail: the work item is queued only from here or `make_zombie`, once.
-                let _ = workqueue::system_long().enqueue(this);
-            }
-        }
-    }
-
-    /// Takes the driver's callbacks away: folds the final counts and swaps the callbacks for
-    /// stubs. New events get `ENODEV`. Callbacks that started before may still be running;
-    /// [`PmuObject::revoke`] waits for them. Does not wait itself, so that the grace period perf
-    /// core waits for in `perf_pmu_unregister()` also serves the swap.
-    fn swap_in_stubs(&self) {
-        self.swap_locked(&mut self.state.lock());
-    }
-
-    /// [`PmuObject::swap_in_stubs`], with the state lock held. Returns the grace-period state
-    /// of the swap, this one's or an earlier one's.
-    fn swap_locked(&self, state: &mut State) -> c_ulong {
-        if let Some(swapped) = state.swapped {
-            return swapped;
-        }
-        for e in state.events.iter() {
-            // SAFETY: The list holds live `EventState`s while the lock is held.
-            let es = unsafe { &*e.0 };
-            // SAFETY: An event is alive until its `destroy` has removed it from the list.
-            let ev = unsafe { Event::from_raw(es.event) };
-            if ev.is_active() && !ev.hw_state().contains(HwState::STOPPED) {
-                // SAFETY: Not swapped yet: the driver's ops, data and event state are valid.
-                unsafe { (self.driver_ops.read)(self.data, ev, es.driver) };
-            }
-        }
-        let stub_read: unsafe extern "C" fn(*mut bindings::perf_event) = stub_read_callback;
-        // SAFETY: `pmu->read` is a function pointer, aligned and pointer-sized, in the live
-        // `struct pmu`. Perf core loads it once per call (`event->pmu->read(event)`) and never
-        // writes it after registration; this is its only other store (`WRITE_ONCE()`).
-        let read = unsafe { Atomic::from_ptr((&raw mut (*self.pmu.get()).read).cast()) };
-        read.store(stub_read as *const c_void, Relaxed);
-        // After `read`: a callback that sees the stub ops sees the stub `read` afterwards too.
-        self.ops.store(&raw const STUB_OPS, Release);
-        // SAFETY: `get_state_synchronize_rcu()` may be called from any context.
-        let swapped = unsafe { bindings::get_state_synchronize_rcu() };
-        state.swapped = Some(swapped);
-        swapped
-    }
-
-    /// Takes the driver away: swaps in the stubs if [`PmuObject::swap_in_stubs`] has not,
-    /// waits until an RCU grace period has elapsed since the swap, and drops every
-    /// `T::EventData` left. When this returns, no driver code runs for this PMU again.
-    fn revoke(&self) {
-        let mut state = self.state.lock();
-        let swapped = self.swap_locked(&mut state);
-        // Every callback that loaded the driver's ops has returned after this. Free when a
-        // grace period has elapsed since the swap, as it has if perf core unregistered the PMU
-        // in between.
-        // SAFETY: `swapped` came from `get_state_synchronize_rcu()`; process context.
-        unsafe { bindings::cond_synchronize_rcu(swapped) };
-        for e in state.events.iter() {
-            // SAFETY: The list holds live `EventState`s while the lock is held; `driver` is
-            // freed here, once, as `revoked` becomes true.
-            unsafe { (self.driver_ops.event_free)((*e.0).driver) };
-        }
-        // From now on `destroy` leaves the list alone: free it rather than keep it up to date.
-        state.events = KVec::new();
-        self.revoked.store(true, Release);
-    }
-
-    /// Keeps the object published on stubs until the last event goes (perf core said `EBUSY`).
-    fn make_zombie(&self, this: Arc<Self>) {
-        // SAFETY: The module is live: its code is dropping the registration right now. The
-        // reference keeps the sysfs tables (in the module) alive while the PMU is published.
-        unsafe { bindings::__module_get(self.module) };
-        let mut state = self.state.lock();
-        // `release_event` drops `live` to 0 and then takes the lock to look for the zombie:
-        // either it finds it, or this sees 0.
-        if self.live.load(Relaxed) == 0 {
-            drop(state);
-            let _ = workqueue::system_long().enqueue(this);
-        } else {
-            state.zombie = Some(this);
+    /// `perf_pmu_unregister()` must have returned: no callback of this PMU runs any more, and
+    /// the driver's data and ops are still valid.
+    #[inline(never)]
+    unsafe fn free_deferred(&self) {
+        let mut es = self.deferred.xchg(ptr::null_mut(), Acquire);
+        while !es.is_null() {
+            // SAFETY: Every state on the stack came from `KBox::into_raw` in `init_event` and
+            // was pushed once by `destroy`; perf core is done with it (caller guarantee).
+            let state = unsafe { KBox::from_raw(es) };
+            es = state.next.load(Relaxed);
+            // SAFETY: `driver` came from the driver's `event_init` and was not freed by
+            // `destroy`; the driver's ops are valid (caller guarantee).
+            unsafe { (self.driver_ops.event_free)(state.driver) };
         }
     }
 }
 
-/// The dispatcher of the callbacks: the driver's ops or the stubs.
-///
-/// `f` runs inside an RCU read-side critical section, which [`PmuObject::revoke`] waits for
-/// after swapping the ops. For the hot-path callbacks (`add`, `del`, `start` and `stop`) that
-/// section is the one perf core already holds: it calls them with interrupts disabled (under
-/// the context's raw lock or from an IPI), and `synchronize_rcu()` waits for
-/// interrupts-disabled regions as for `rcu_read_lock()`. The others take the RCU read lock
-/// here. `read` has no dispatcher: see [`Adapter::read_callback`].
+/// Checks what keeps a callback's event state alive (see [`EventState`]): perf core calls
+/// them with interrupts or preemption disabled, which `perf_pmu_unregister()` waits for
+/// (`synchronize_rcu()`) after detaching the events and before [`Registration::drop`] frees
+/// their states.
+#[inline(always)]
+fn assert_callback_context() {
+    #[cfg(CONFIG_DEBUG_LOCK_ALLOC)]
+    // SAFETY: `rcu_read_lock_any_held()` may be called from any context.
+    crate::warn_on!(unsafe { bindings::rcu_read_lock_any_held() } == 0);
+}
+
+/// The dispatcher of the callbacks: the driver's ops or, once perf core has detached the
+/// event, the stubs.
 ///
 /// # Safety
 ///
-/// `event` must be a live event of a [`PmuObject`] that went through `init_event`, and if
-/// `irqs_off` is true, interrupts must be disabled until this returns.
+/// `event` must be an event of a [`PmuObject`] that went through `init_event`, called by perf
+/// core with interrupts or preemption disabled, before its state is freed.
 #[inline(always)]
-unsafe fn with_ops(
+unsafe fn with_ops<R>(
     event: *mut bindings::perf_event,
-    irqs_off: bool,
-    f: impl FnOnce(&RawOps, *const c_void, &Event, *mut c_void),
-) {
-    // SAFETY: `pmu_private` was set by `init_event` and is freed only by `destroy`, which perf
-    // core never runs concurrently with the event's other callbacks.
+    f: impl FnOnce(&RawOps, *const c_void, &Event, *mut c_void) -> R,
+) -> R {
+    assert_callback_context();
+    // SAFETY: `pmu_private` was set by `init_event`; the state it points to is freed either by
+    // the event's `destroy`, after which perf core calls nothing for the event, or by
+    // `Registration::drop` after a grace period that this callback's disabled preemption
+    // holds off (caller guarantee).
     let es = unsafe { &*(*event).pmu_private.cast::<EventState>() };
-    // SAFETY: The event is live (caller guarantee).
+    // SAFETY: The event is valid while perf core calls its callbacks (caller guarantee).
     let ev = unsafe { Event::from_raw(event) };
-    let _rcu = if irqs_off {
-        if cfg!(CONFIG_PROVE_LOCKING) {
-            // SAFETY: It is always safe to call `lockdep_assert_irqs_disabled()`.
-            unsafe { bindings::lockdep_assert_irqs_disabled() };
-        }
-        None
-    } else {
-        Some(rcu::read_lock())
-    };
-    // SAFETY: `ops` always points to a valid, static `RawOps`; the driver's stay valid until
-    // an RCU grace period after the swap, and this runs in an RCU read-side critical section.
-    let ops = unsafe { &*es.pmu.ops.load(Acquire) };
+    // SAFETY: `ops` points to the driver's ops, valid while the state is not detached, or to
+    // the static stubs (type invariant of `EventState`).
+    let ops = unsafe { &*es.ops.load(Acquire) };
     f(ops, es.pmu.data, ev, es.driver)
 }
 
@@ -726,15 +494,36 @@ unsafe extern "C" fn event_init_callback(event: *mut bindings::perf_event) -> c_
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
     // SAFETY: `destroy` is installed by `init_event` together with `pmu_private`, and perf core
-    // calls it once, with no other callback of the event running.
+    // calls it once; the state is not freed before this runs.
     let es = unsafe { (*event).pmu_private.cast::<EventState>() };
-    // SAFETY: As above; the event is still valid.
-    unsafe { (*event).pmu_private = ptr::null_mut() };
-    // SAFETY: `es` is the event's state, created by `init_event` with `KBox`, not freed yet.
-    // It holds a reference to the PMU object, so `pmu` is valid until `es` is dropped below.
+    // SAFETY: As above, `es` is the event's live state; it holds a reference to the PMU
+    // object, so `pmu` is valid while `es` is.
     let pmu: &PmuObject = unsafe { &(*es).pmu };
-    // SAFETY: `es` is this PMU's and is not used again but to be dropped.
-    unsafe { pmu.release_event(es) };
+    // `Registration::drop` sets this before `perf_pmu_unregister()` detaches the events, on
+    // this thread; a close or a failed event creation that races with it may see either value
+    // and is done with the event either way.
+    if pmu.unregistering.load(Relaxed) {
+        // Detached: a late call (see `STUB_OPS`) may still come, and finds the stubs and a
+        // valid state until `Registration::drop` frees it after perf core's grace period.
+        // SAFETY: `es` is valid (see above); `pmu_private` keeps pointing to it.
+        unsafe { (*es).ops.store(&raw const STUB_OPS, Release) };
+        let mut head = pmu.deferred.load(Relaxed);
+        loop {
+            // SAFETY: `es` is valid (see above); it is not on the stack yet, and only this
+            // `destroy` links it.
+            unsafe { (*es).next.store(head, Relaxed) };
+            match pmu.deferred.cmpxchg(head, es, Release) {
+                Ok(_) => return,
+                Err(seen) => head = seen,
+            }
+        }
+    }
+    // SAFETY: `perf_pmu_unregister()` waits for this `destroy` to return before it returns
+    // (`pmu_empty()`), so the driver's ops are valid; `driver` came from its `event_init` and is
+    // freed only here.
+    unsafe { (pmu.driver_ops.event_free)((*es).driver) };
+    // SAFETY: Perf core calls nothing for the event after `destroy`.
+    unsafe { (*event).pmu_private = ptr::null_mut() };
     // SAFETY: `es` came from `KBox::into_raw` in `init_event`; this drops its PMU reference
     // last, after every use of `pmu`.
     drop(unsafe { KBox::from_raw(es) });
@@ -745,67 +534,57 @@ unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
 /// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn add_callback(event: *mut bindings::perf_event, flags: c_int) -> c_int {
-    let mut ret = 0;
     // SAFETY: Perf core calls `add` for an initialised event of ours, with interrupts
     // disabled; the ops' arguments are the ones `with_ops` vouches for.
     unsafe {
-        with_ops(event, true, |ops, data, ev, st| {
-            ret = from_result(|| (ops.add)(data, ev, st, EventFlags::from_raw(flags)).map(|()| 0));
+        with_ops(event, |ops, data, ev, st| {
+            from_result(|| (ops.add)(data, ev, st, EventFlags::from_raw(flags)).map(|()| 0))
         })
-    };
-    ret
-}
-
-macro_rules! void_callback {
-    ($name:ident, $op:ident) => {
-        /// # Safety
-        ///
-        /// Perf core calls this with a valid event of a PMU registered by [`Registration`],
-        /// which went through [`event_init_callback`] successfully.
-        unsafe extern "C" fn $name(event: *mut bindings::perf_event, flags: c_int) {
-            // SAFETY: Perf core calls this for an initialised event of ours, with interrupts
-            // disabled; the ops' arguments are the ones `with_ops` vouches for.
-            unsafe {
-                with_ops(event, true, |ops, data, ev, st| {
-                    (ops.$op)(data, ev, st, EventFlags::from_raw(flags))
-                })
-            };
-        }
-    };
-}
-void_callback!(del_callback, del);
-void_callback!(start_callback, start);
-void_callback!(stop_callback, stop);
-
-/// `struct pmu::read` once the stubs are swapped in: nothing to do, the count is final.
-extern "C" fn stub_read_callback(_: *mut bindings::perf_event) {}
-
-/// # Safety
-///
-/// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
-/// through [`event_init_callback`] successfully.
-unsafe extern "C" fn mapped_callback(
-    event: *mut bindings::perf_event,
-    _mm: *mut bindings::mm_struct,
-) {
-    // SAFETY: Perf core calls this for an initialised event of ours.
-    unsafe { with_ops(event, false, |ops, data, ev, st| (ops.mapped)(data, ev, st)) };
+    }
 }
 
 /// # Safety
 ///
 /// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
 /// through [`event_init_callback`] successfully.
-unsafe extern "C" fn unmapped_callback(
-    event: *mut bindings::perf_event,
-    _mm: *mut bindings::mm_struct,
-) {
-    // SAFETY: Perf core calls this for an initialised event of ours.
-    unsafe {
-        with_ops(event, false, |ops, data, ev, st| {
-            (ops.unmapped)(data, ev, st)
-        })
-    };
+unsafe extern "C" fn del_callback(event: *mut bindings::perf_event, flags: c_int) {
+    // `del` always updates (`perf_event.h`); perf core passes 0.
+    let flags = EventFlags::from_raw(flags) | EventFlags::UPDATE;
+    // SAFETY: Perf core calls `del` for an initialised event of ours, with interrupts
+    // disabled; the ops' arguments are the ones `with_ops` vouches for.
+    unsafe { with_ops(event, |ops, data, ev, st| (ops.del)(data, ev, st, flags)) };
+}
+
+/// # Safety
+///
+/// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
+/// through [`event_init_callback`] successfully.
+unsafe extern "C" fn start_callback(event: *mut bindings::perf_event, flags: c_int) {
+    let flags = EventFlags::from_raw(flags);
+    // SAFETY: Perf core calls `start` for an initialised event of ours, with interrupts
+    // disabled; the ops' arguments are the ones `with_ops` vouches for.
+    unsafe { with_ops(event, |ops, data, ev, st| (ops.start)(data, ev, st, flags)) };
+}
+
+/// # Safety
+///
+/// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
+/// through [`event_init_callback`] successfully.
+unsafe extern "C" fn stop_callback(event: *mut bindings::perf_event, flags: c_int) {
+    let flags = EventFlags::from_raw(flags);
+    // SAFETY: Perf core calls `stop` for an initialised event of ours, with interrupts
+    // disabled; the ops' arguments are the ones `with_ops` vouches for.
+    unsafe { with_ops(event, |ops, data, ev, st| (ops.stop)(data, ev, st, flags)) };
+}
+
+/// # Safety
+///
+/// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
+/// through [`event_init_callback`] successfully.
+unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
+    // SAFETY: Perf core calls `read` for an initialised event of ours, with interrupts
+    // disabled; the ops' arguments are the ones `with_ops` vouches for.
+    unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
 }
 
 /// Names of the PMUs registered through this module, to refuse a duplicate with `EEXIST`
@@ -852,26 +631,19 @@ fn unregister_name(name: &CStr) {
 /// A PMU registered with perf core.
 ///
 /// Dropping it (on driver unbind, say) unregisters the PMU without waiting for userspace:
-///
-/// 1. the final counts of all active events are folded into their `event->count`;
-/// 2. the driver's callbacks are swapped for stubs in the kernel image;
-/// 3. `perf_pmu_unregister()` revokes the events: their fds stay open and `read()` returns
-///    the final count. If perf core refuses (`EBUSY`, for PMUs with
-///    [`Operations::event_unmapped`]), the PMU stays published on stubs, pinning the module,
-///    and is unregistered when its last event is released;
-/// 4. once an RCU grace period has elapsed since the swap (perf core waits for one in
-///    `perf_pmu_unregister()`, so this does not wait again), running callbacks have finished
-///    and every event's [`Operations::EventData`] is dropped, then the [`Operations::Data`].
-///
-/// The `struct pmu` is freed when the last reference (the registration, or an event) is gone.
-/// The same name can be registered again as soon as the drop has returned.
+/// `perf_pmu_unregister()` takes every event off the PMU on the event's own CPU, through the
+/// driver's [`Operations::del`], which folds the final count, and revokes it: its fd stays
+/// open, and `read()` returns the final count. Once that has returned, no driver callback runs
+/// again; the events' [`Operations::EventData`] are dropped, then the [`Operations::Data`].
+/// The name can be registered again once the drop has returned.
 ///
 /// # Invariants
 ///
 /// `pmu` is registered with perf core with `T`'s callbacks and `data` until dropped.
 pub struct Registration<T: Operations> {
     pmu: Arc<PmuObject>,
-    data: Pin<KBox<T::Data>>,
+    /// Dropped by `drop`, unless perf core still uses it.
+    data: ManuallyDrop<Pin<KBox<T::Data>>>,
 }
 
 impl<T: Operations> Registration<T> {
@@ -900,16 +672,13 @@ impl<T: Operations> Registration<T> {
         data: Pin<KBox<T::Data>>,
     ) -> Result<Self> {
         let data_ptr: *const T::Data = &*data;
-        let driver_ops: &'static RawOps = &Adapter::<T>::OPS;
-        let module = this_module::<T::OwnerModule>().as_ptr();
-        let pmu = PmuObject::new(driver_ops, data_ptr.cast(), name, module)?;
+        let pmu = PmuObject::new(&Adapter::<T>::OPS, data_ptr.cast(), name)?;
 
         let raw = pmu.pmu.get();
         // SAFETY: `raw` is zeroed and not shared yet; `parent` is NULL or a live device that
-        // perf core's device takes a reference on at registration. Every callback but `read`
-        // points into the kernel image, and dropping the registration points `read` there too;
-        // `module` stays NULL so that events do not pin the driver module, which may go as soon
-        // as the registration is dropped.
+        // perf core's device takes a reference on at registration. Every callback points into
+        // the kernel image; `module` stays NULL so that events do not pin the driver module,
+        // which may go as soon as the registration is dropped.
         unsafe {
             (*raw).attr_groups = options.attributes.as_raw();
             (*raw).parent = parent;
@@ -921,19 +690,16 @@ impl<T: Operations> Registration<T> {
             (*raw).del = Some(del_callback);
             (*raw).start = Some(start_callback);
             (*raw).stop = Some(stop_callback);
-            (*raw).read = Some(Adapter::<T>::read_callback);
-            if T::HAS_EVENT_MAPPED {
-                (*raw).event_mapped = Some(mapped_callback);
-            }
-            if T::HAS_EVENT_UNMAPPED {
-                (*raw).event_unmapped = Some(unmapped_callback);
-            }
+            (*raw).read = Some(read_callback);
         }
-        // SAFETY: `raw` is a fully set up `struct pmu`; it and `name` live in `pmu`, which is
-        // freed only after a successful unregistration (type invariant of `PmuObject`).
+        // SAFETY: `raw` is a fully set up `struct pmu`; it and `name` live in `pmu`, which
+        // outlives the registration (it is dropped after `perf_pmu_unregister()`).
         to_result(unsafe { bindings::perf_pmu_register(raw, pmu.name.as_char_ptr(), -1) })?;
         // INVARIANT: Registered just above.
-        Ok(Self { pmu, data })
+        Ok(Self {
+            pmu,
+            data: ManuallyDrop::new(data),
+        })
     }
 
     /// The driver's data.
@@ -947,20 +713,54 @@ impl<T: Operations> Registration<T> {
     }
 }
 
+/// A reference to a PMU object that outlives its registration, for the KUnit tests.
+#[cfg(CONFIG_RUST_PERF_KUNIT_TEST)]
+pub(super) struct PmuRef(Arc<PmuObject>);
+
+#[cfg(CONFIG_RUST_PERF_KUNIT_TEST)]
+impl PmuRef {
+    /// The callbacks perf core loads from the `struct pmu`, as addresses.
+    pub(super) fn published(&self) -> [usize; 8] {
+        // SAFETY: The `struct pmu` lives as long as the object, which `self` keeps; the loads
+        // are as racy as perf core's own, and only compared.
+        let p = unsafe { &*self.0.pmu.get() };
+        [
+            p.event_init.map_or(0, |f| f as usize),
+            p.add.map_or(0, |f| f as usize),
+            p.del.map_or(0, |f| f as usize),
+            p.start.map_or(0, |f| f as usize),
+            p.stop.map_or(0, |f| f as usize),
+            p.read.map_or(0, |f| f as usize),
+            p.event_mapped.map_or(0, |f| f as usize),
+            p.event_unmapped.map_or(0, |f| f as usize),
+        ]
+    }
+}
+
+#[cfg(CONFIG_RUST_PERF_KUNIT_TEST)]
+impl<T: Operations> Registration<T> {
+    /// A reference to the PMU object, for the KUnit tests.
+    pub(super) fn pmu_ref(&self) -> PmuRef {
+        PmuRef(self.pmu.clone())
+    }
+}
+
 impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
-        self.pmu.swap_in_stubs();
-        // SAFETY: Registered (type invariant); no driver code is reachable from it any more.
+        self.pmu.unregistering.store(true, Relaxed);
+        // SAFETY: Registered (type invariant).
         let ret = unsafe { bindings::perf_pmu_unregister(self.pmu.pmu.get()) };
-        // Perf core waited for a grace period in there (also when it says `EBUSY`), so this
-        // does not wait again.
-        self.pmu.revoke();
-        if ret == 0 {
-            unregister_name(&self.pmu.name);
-        } else {
-            // `EBUSY`: perf core keeps the PMU published; its events keep working on stubs.
-            self.pmu.make_zombie(self.pmu.clone());
+        // It fails only for a PMU that is not registered, or has `event_unmapped`.
+        if warn_on!(ret != 0) {
+            // Still published: leak everything perf core can reach rather than free it.
+            core::mem::forget(self.pmu.clone());
+            return;
         }
-        // `data` is dropped right after this: the driver's state does not outlive unbind.
+        // SAFETY: `perf_pmu_unregister()` has returned: it detached every event, waited for a
+        // grace period afterwards, and the driver's data and ops are still here.
+        unsafe { self.pmu.free_deferred() };
+        unregister_name(&self.pmu.name);
+        // SAFETY: No callback runs any more, and `data` is not used after this.
+        unsafe { ManuallyDrop::drop(&mut self.data) };
     }
 }

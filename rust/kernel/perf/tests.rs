@@ -40,7 +40,18 @@ mod lifecycle {
         data_dropped: Atomic<u64>,
         /// `Operations::EventData` instances dropped.
         events_dropped: Atomic<u64>,
+        /// "Hardware" that only its own CPU can read: one counter per CPU, for [`CorePmu`].
+        per_cpu: [Atomic<u64>; MAX_CPUS],
+        /// `add` calls so far.
+        adds: Atomic<u64>,
+        /// `del` calls so far.
+        dels: Atomic<u64>,
+        /// Callbacks of [`CorePmu`] that ran on a CPU other than the event's.
+        wrong_cpu: Atomic<u64>,
     }
+
+    /// The CPUs [`CorePmu`] has counters for.
+    const MAX_CPUS: usize = 8;
 
     impl Probe {
         fn new() -> Result<Arc<Self>> {
@@ -50,6 +61,10 @@ mod lifecycle {
                     calls: Atomic::new(0),
                     data_dropped: Atomic::new(0),
                     events_dropped: Atomic::new(0),
+                    per_cpu: [const { Atomic::new(0) }; MAX_CPUS],
+                    adds: Atomic::new(0),
+                    dels: Atomic::new(0),
+                    wrong_cpu: Atomic::new(0),
                 },
                 GFP_KERNEL,
             )?)
@@ -114,20 +129,20 @@ mod lifecycle {
             event.set_hw_state(HwState::RUNNING);
         }
 
-        fn stop(d: &TestData, event: &Event, _: &TestEvent, flags: EventFlags) {
+        fn stop(d: &TestData, event: &Event, _: &TestEvent, _: EventFlags) {
             d.0.calls.fetch_add(1, Relaxed);
             if event.hw_state().contains(HwState::STOPPED) {
                 return;
             }
-            if flags.contains(EventFlags::UPDATE) {
-                event.update_count(|| d.0.counter.load(Relaxed));
-            }
+            event.update_count(|| d.0.counter.load(Relaxed));
             event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
         }
 
         fn read(d: &TestData, event: &Event, _: &TestEvent) {
             d.0.calls.fetch_add(1, Relaxed);
-            event.update_count(|| d.0.counter.load(Relaxed));
+            if !event.hw_state().contains(HwState::STOPPED) {
+                event.update_count(|| d.0.counter.load(Relaxed));
+            }
         }
     }
 
@@ -155,24 +170,6 @@ mod lifecycle {
                 TestPmu::read(d, event, s)
             }
         };
-    }
-
-    /// The same PMU with `event_unmapped`: perf core cannot revoke its events and
-    /// `perf_pmu_unregister()` says `EBUSY` while any is open.
-    struct MappedPmu;
-
-    #[vtable]
-    impl Operations for MappedPmu {
-        type Data = TestData;
-        type EventData = TestEvent;
-
-        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
-            TestPmu::event_init(d, event)
-        }
-
-        test_pmu_callbacks!();
-
-        fn event_unmapped(_: &TestData, _: &Event, _: &TestEvent) {}
     }
 
     /// `TestPmu` that honours `exclude_kernel` (its counter has no kernel part) and nothing
@@ -219,15 +216,119 @@ mod lifecycle {
             TestPmu::start(d, event, s, flags)
         }
 
-        fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            if flags.contains(EventFlags::UPDATE) && !event.hw_state().contains(HwState::STOPPED) {
+        fn stop(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            if !event.hw_state().contains(HwState::STOPPED) {
                 Self::read(d, event, s);
+                event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
             }
-            TestPmu::stop(d, event, s, EventFlags::from_raw(0));
         }
 
         fn read(d: &TestData, event: &Event, _: &TestEvent) {
-            event.update_count_monotonic(|| d.0.counter.load(Relaxed));
+            if !event.hw_state().contains(HwState::STOPPED) {
+                event.update_count_monotonic(|| d.0.counter.load(Relaxed));
+            }
+        }
+    }
+
+    /// `TestPmu` whose `stop` folds the count only when asked to (`EventFlags::UPDATE`), as
+    /// many drivers' does, and whose `del` is that `stop` with its own flags.
+    struct UpdateOnlyPmu;
+
+    #[vtable]
+    impl Operations for UpdateOnlyPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
+            TestPmu::event_init(d, event)
+        }
+
+        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+            TestPmu::add(d, event, s, flags)
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            Self::stop(d, event, s, flags);
+        }
+
+        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            TestPmu::start(d, event, s, flags)
+        }
+
+        /// As `perf_event.h` asks: a `stop` with `UPDATE` folds also after a `stop` without.
+        fn stop(d: &TestData, event: &Event, _: &TestEvent, flags: EventFlags) {
+            if !event.hw_state().contains(HwState::STOPPED) {
+                event.set_hw_state(HwState::STOPPED);
+            }
+            if flags.contains(EventFlags::UPDATE) && !event.hw_state().contains(HwState::UPTODATE) {
+                event.update_count(|| d.0.counter.load(Relaxed));
+                event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+            }
+        }
+
+        fn read(d: &TestData, event: &Event, s: &TestEvent) {
+            TestPmu::read(d, event, s)
+        }
+    }
+
+    /// A `Scope::Core` PMU over per-CPU "hardware": each callback reads the counter of the
+    /// CPU it runs on, as a core PMU's registers are, and counts it when that is not the
+    /// event's CPU. A final count taken on the wrong CPU is off by the difference between
+    /// the two CPUs' counters. It takes every CPU for a core of its own, as the test guests
+    /// are (QEMU's `-smp 2`, one thread per core); on SMT, perf core may read a core's event on
+    /// either thread and this would count it as wrong.
+    struct CorePmu;
+
+    impl CorePmu {
+        fn counter(d: &TestData, event: &Event) -> u64 {
+            let cpu = crate::cpu::CpuId::current().as_u32();
+            if i64::from(cpu) != i64::from(event.cpu()) {
+                d.0.wrong_cpu.fetch_add(1, Relaxed);
+            }
+            d.0.per_cpu[cpu as usize % MAX_CPUS].load(Relaxed)
+        }
+    }
+
+    #[vtable]
+    impl Operations for CorePmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
+            TestPmu::event_init(d, event)
+        }
+
+        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+            d.0.adds.fetch_add(1, Relaxed);
+            event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+            if flags.contains(EventFlags::START) {
+                Self::start(d, event, s, flags);
+            }
+            Ok(())
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            d.0.dels.fetch_add(1, Relaxed);
+            Self::stop(d, event, s, EventFlags::UPDATE);
+        }
+
+        fn start(d: &TestData, event: &Event, _: &TestEvent, _: EventFlags) {
+            event.set_prev_count(Self::counter(d, event));
+            event.set_hw_state(HwState::RUNNING);
+        }
+
+        fn stop(d: &TestData, event: &Event, _: &TestEvent, _: EventFlags) {
+            if event.hw_state().contains(HwState::STOPPED) {
+                return;
+            }
+            event.update_count(|| Self::counter(d, event));
+            event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+        }
+
+        fn read(d: &TestData, event: &Event, _: &TestEvent) {
+            if !event.hw_state().contains(HwState::STOPPED) {
+                event.update_count(|| Self::counter(d, event));
+            }
         }
     }
 
@@ -454,41 +555,79 @@ mod lifecycle {
         Ok(())
     }
 
-    /// Perf core refuses to revoke events of a PMU with `event_unmapped`: the PMU stays
-    /// published on stubs (the driver's data is gone all the same) and is torn down when its
-    /// last event is released.
+    /// A `Scope::Core` PMU with an event on every CPU, unregistered from whichever CPU the
+    /// test runs on: every event's final count is taken on its own CPU (exact counts, no
+    /// callback on another CPU), and every `add` got its `del`.
     #[test]
-    fn busy_unregister_defers_teardown_to_last_event() -> Result {
+    fn core_scope_final_counts_on_every_cpu() -> Result {
         let probe = Probe::new()?;
-        let reg = register::<MappedPmu>(c"rust_perf_test_busy", &probe)?;
-        let c = Counter::open(reg.pmu_type())?;
-        probe.tick(7);
-        drop(reg);
-        assert_eq!(probe.data_dropped.load(Relaxed), 1);
-        assert_eq!(probe.events_dropped.load(Relaxed), 1);
-        let calls = probe.calls.load(Relaxed);
-        probe.tick(5);
-        assert_eq!(c.read(), 7);
-        assert_eq!(probe.calls.load(Relaxed), calls);
-        // Still published: the name is taken until the last event goes.
-        assert_eq!(
-            register::<TestPmu>(c"rust_perf_test_busy", &probe).err(),
-            Some(EEXIST)
-        );
-        drop(c);
-        let mut again = None;
-        for _ in 0..5000 {
-            match register::<TestPmu>(c"rust_perf_test_busy", &probe) {
-                Ok(reg) => {
-                    again = Some(reg);
-                    break;
-                }
-                Err(e) => assert_eq!(e, EEXIST),
+        let opts = Options {
+            scope: Scope::Core,
+            ..options(c"rust_perf_test_core")
+        };
+        let reg = Registration::<CorePmu>::new(opts, TestData(probe.clone()))?;
+        let t = reg.pmu_type();
+        let mut counters = KVec::new();
+        for cpu in 0..MAX_CPUS {
+            match Counter::open_with(t, 0, cpu as i32, |_| {}) {
+                Ok(c) => counters.push(c, GFP_KERNEL)?,
+                Err(_) => break,
             }
-            fsleep(Delta::from_millis(1));
         }
-        assert!(again.is_some());
-        assert_eq!(probe.calls.load(Relaxed), calls);
+        assert!(counters.len() >= 2);
+        // Far apart, so that a count taken on the wrong CPU cannot come out right.
+        let step = |cpu: usize| 1_000_000 * (cpu as u64 + 1);
+        for cpu in 0..counters.len() {
+            probe.per_cpu[cpu].fetch_add(step(cpu), Relaxed);
+        }
+        for (cpu, c) in counters.iter().enumerate() {
+            assert_eq!(c.read(), step(cpu));
+        }
+        // Never read by perf: only the final count at unregistration can see it.
+        for cpu in 0..counters.len() {
+            probe.per_cpu[cpu].fetch_add(cpu as u64 + 1, Relaxed);
+        }
+        drop(reg);
+        for (cpu, c) in counters.iter().enumerate() {
+            assert_eq!(c.read(), step(cpu) + cpu as u64 + 1);
+        }
+        assert_eq!(probe.wrong_cpu.load(Relaxed), 0);
+        assert!(probe.adds.load(Relaxed) >= counters.len() as u64);
+        assert_eq!(probe.adds.load(Relaxed), probe.dels.load(Relaxed));
+        assert_eq!(probe.events_dropped.load(Relaxed), counters.len() as u64);
+        Ok(())
+    }
+
+    /// A driver whose `del` folds only on `EventFlags::UPDATE` still gets its final count:
+    /// perf's contract is that `del` always updates, and the abstraction says so in the flags.
+    #[test]
+    fn del_folds_with_update_flag() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<UpdateOnlyPmu>(c"rust_perf_test_upd", &probe)?;
+        let c = Counter::open(reg.pmu_type())?;
+        probe.tick(30);
+        assert_eq!(c.read(), 30);
+        probe.tick(4);
+        drop(reg);
+        assert_eq!(c.read(), 34);
+        Ok(())
+    }
+
+    /// Perf core loads the callbacks of a registered `struct pmu` with plain loads: nothing
+    /// may write them while it is published, unregistration included.
+    #[test]
+    fn published_pmu_is_never_written() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<TestPmu>(c"rust_perf_test_pub", &probe)?;
+        let pmu = reg.pmu_ref();
+        let c = Counter::open(reg.pmu_type())?;
+        let published = pmu.published();
+        probe.tick(3);
+        assert_eq!(c.read(), 3);
+        assert!(published == pmu.published());
+        drop(reg);
+        assert!(published == pmu.published());
+        assert_eq!(c.read(), 3);
         Ok(())
     }
 
