@@ -292,9 +292,9 @@ impl Event {
         self.exclude() != Exclude::NONE
     }
 
-    /// The `exclude_*` bits of the attributes. Perf core refuses them all before the driver
-    /// sees the event, unless the PMU declared
-    /// [`Capabilities::EXCLUDE`](super::Capabilities::EXCLUDE).
+    /// The `exclude_*` bits of the attributes. Perf core refuses them all right after the
+    /// driver's `event_init`, before any other callback sees the event, unless the PMU
+    /// declared [`Capabilities::EXCLUDE`](super::Capabilities::EXCLUDE).
     pub fn exclude(&self) -> Exclude {
         let a = self.attr();
         let bit = |set: u64, flag: Exclude| if set != 0 { flag } else { Exclude::NONE };

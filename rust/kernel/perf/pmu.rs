@@ -6,7 +6,7 @@
 
 use super::{
     attr::AttributeGroups,
-    event::{Event, EventFlags},
+    event::{Event, EventFlags, HwState},
 };
 use crate::{
     bindings,
@@ -123,16 +123,20 @@ pub struct Options<'a> {
 ///   or a `sched_stat_*` tracepoint under the runqueue lock, interrupts off.
 /// - [`read`](Operations::read): any context, NMI included, and on any CPU of the PMU's
 ///   [`Scope`] (`PERF_EV_CAP_READ_SCOPE`), concurrently with the event's other callbacks, also
-///   between `add` and `start` and after `del`; it must be lock-free, and count nothing while
-///   [`HwState::STOPPED`](super::HwState::STOPPED) is set.
+///   before the first `add`, between `add` and `start` and after `del`; it must be lock-free,
+///   and count nothing while [`HwState::STOPPED`] is set (an event starts out stopped). A
+///   `read` that saw the event running just before a `stop` may still count up to its own
+///   reading of the counter.
 ///
 /// None of them runs in a sleepable context but `event_init`, and all of them may run
 /// concurrently for different events, `read` also for the same event.
 ///
-/// Before any of them runs, the abstraction has rejected what a counting PMU cannot do:
+/// Before `event_init` runs, the abstraction has rejected what a counting PMU cannot do:
 /// events of another PMU (`ENOENT`), sampling events (`EINVAL`), events on no particular CPU
-/// (`cpu < 0`, `EINVAL`) and branch stacks (`EOPNOTSUPP`); perf core itself refuses per-task
-/// events (`EINVAL`) and `exclude_*` bits (`EINVAL`).
+/// (`cpu < 0`, `EINVAL`) and branch stacks (`EOPNOTSUPP`). Perf core refuses per-task and
+/// cgroup events (`EINVAL`) and `exclude_*` bits (`EINVAL`) *after* a successful
+/// `event_init`: the driver's [`Operations::EventData`] for such an event is created and
+/// dropped again, and no other callback sees the event.
 ///
 /// When the [`Registration`] is dropped, perf core takes every event off the PMU on the
 /// event's own CPU, through `del`, so every `add` gets its `del` and the final count is
@@ -145,7 +149,8 @@ pub trait Operations: Sized + 'static {
     type Data: Send + Sync;
 
     /// Per-event state, created by [`Operations::event_init`] and dropped exactly once: when
-    /// the event is destroyed or when the registration goes, whichever comes first.
+    /// the event is destroyed while the PMU is registered, or when the registration goes (it is
+    /// leaked, with a warning, if perf core failed to unregister the PMU, which it does not).
     type EventData: Send + Sync;
 
     /// Validates a new event and creates its state. Return `ENOENT` for a config this PMU does
@@ -165,7 +170,11 @@ pub trait Operations: Sized + 'static {
     /// Starts counting.
     fn start(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
 
-    /// Stops counting; folds the count in if `flags` has [`EventFlags::UPDATE`].
+    /// Stops counting; must fold the count in if `flags` has [`EventFlags::UPDATE`].
+    ///
+    /// Throttling sends `stop` without `UPDATE` and later `start` without
+    /// [`EventFlags::RELOAD`]: a driver whose `start` takes a fresh reading of a free-running
+    /// counter folds on every `stop`, or what counted before the throttle is lost.
     fn stop(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
 
     /// Folds the counter's progress into the event's count, typically with
@@ -198,8 +207,9 @@ fn stub_read(_: *const c_void, _: &Event, _: *mut c_void) {}
 /// What an event runs once perf core has detached it from its PMU: nothing, its count is
 /// final. Perf core may still reach an event it has just detached: `perf_event_read_local()`
 /// (BPF) on another CPU of the scope checks the event and loads its PMU with interrupts off,
-/// but not under the context lock, so it can call `read` after the detach. The stubs live in
-/// the kernel image, so such a late call never enters the driver.
+/// but not under the context lock, so it can call `read` after the detach. A late call that
+/// loads the table after the swap finds the stubs, in the kernel image; one that loaded it
+/// before runs the driver's `read` on a state that is still valid, after `del`.
 static STUB_OPS: RawOps = RawOps {
     add: stub_add,
     del: stub_flags,
@@ -408,6 +418,9 @@ impl PmuObject {
             },
             GFP_KERNEL,
         )?;
+        // An event starts out stopped: perf core marks it active before its first `add`, and
+        // `perf_event_read_local()` may call `read` in between.
+        ev.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
         // SAFETY: Perf core calls `event_init` only while the PMU is registered, so the driver's
         // data and ops are valid (type invariant).
         es.driver = unsafe { (self.driver_ops.event_init)(self.data, ev)? };
@@ -503,8 +516,9 @@ unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
     // this thread; a close or a failed event creation that races with it may see either value
     // and is done with the event either way.
     if pmu.unregistering.load(Relaxed) {
-        // Detached: a late call (see `STUB_OPS`) may still come, and finds the stubs and a
-        // valid state until `Registration::drop` frees it after perf core's grace period.
+        // Detached: a late call (see `STUB_OPS`) may still come, and finds the stubs or the
+        // driver's `read`, and a valid state until `Registration::drop` frees it after perf
+        // core's grace period.
         // SAFETY: `es` is valid (see above); `pmu_private` keeps pointing to it.
         unsafe { (*es).ops.store(&raw const STUB_OPS, Release) };
         let mut head = pmu.deferred.load(Relaxed);
