@@ -146,26 +146,42 @@ mod lifecycle {
         }
     }
 
-    /// The callbacks of [`TestPmu`] after `event_init`, for the test PMUs that differ from it
-    /// in something else.
+    /// Callbacks of [`TestPmu`], for the test PMUs that differ from it in something else:
+    /// `test_pmu_callbacks!(add, start)` delegates those two; `test_pmu_callbacks!()` every
+    /// callback after `event_init`.
     macro_rules! test_pmu_callbacks {
         () => {
+            test_pmu_callbacks!(add, del, start, stop, read);
+        };
+        ($($cb:ident),+) => {
+            $(test_pmu_callbacks!(@ $cb);)+
+        };
+        (@ event_init) => {
+            fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
+                TestPmu::event_init(d, event)
+            }
+        };
+        (@ add) => {
             fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
                 TestPmu::add(d, event, s, flags)
             }
-
+        };
+        (@ del) => {
             fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
                 TestPmu::del(d, event, s, flags)
             }
-
+        };
+        (@ start) => {
             fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
                 TestPmu::start(d, event, s, flags)
             }
-
+        };
+        (@ stop) => {
             fn stop(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
                 TestPmu::stop(d, event, s, flags)
             }
-
+        };
+        (@ read) => {
             fn read(d: &TestData, event: &Event, s: &TestEvent) {
                 TestPmu::read(d, event, s)
             }
@@ -200,20 +216,10 @@ mod lifecycle {
         type Data = TestData;
         type EventData = TestEvent;
 
-        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
-            TestPmu::event_init(d, event)
-        }
-
-        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
-            TestPmu::add(d, event, s, flags)
-        }
+        test_pmu_callbacks!(event_init, add, start);
 
         fn del(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
             Self::stop(d, event, s, EventFlags::UPDATE);
-        }
-
-        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::start(d, event, s, flags)
         }
 
         fn stop(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
@@ -239,20 +245,10 @@ mod lifecycle {
         type Data = TestData;
         type EventData = TestEvent;
 
-        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
-            TestPmu::event_init(d, event)
-        }
-
-        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
-            TestPmu::add(d, event, s, flags)
-        }
+        test_pmu_callbacks!(event_init, add, start, read);
 
         fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
             Self::stop(d, event, s, flags);
-        }
-
-        fn start(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
-            TestPmu::start(d, event, s, flags)
         }
 
         /// As `perf_event.h` asks: a `stop` with `UPDATE` folds also after a `stop` without.
@@ -264,10 +260,6 @@ mod lifecycle {
                 event.update_count(|| d.0.counter.load(Relaxed));
                 event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
             }
-        }
-
-        fn read(d: &TestData, event: &Event, s: &TestEvent) {
-            TestPmu::read(d, event, s)
         }
     }
 
@@ -294,9 +286,7 @@ mod lifecycle {
         type Data = TestData;
         type EventData = TestEvent;
 
-        fn event_init(d: &TestData, event: &Event) -> Result<TestEvent> {
-            TestPmu::event_init(d, event)
-        }
+        test_pmu_callbacks!(event_init);
 
         fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
             d.0.adds.fetch_add(1, Relaxed);
