@@ -6,7 +6,7 @@
 H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
-	stress bench kselftest report bump fmt clean distclean help
+	stress kcsan bench kselftest report bump fmt clean distclean help
 
 all: help
 
@@ -50,8 +50,17 @@ check: lint build rustdoc docs
 
 ## stress     like check's boot, with the full counts: 1000 unbind/rebind
 ##            cycles, 100 QMP hot-unplugs, 150 failslab probes, ...
+##            then `make kcsan`
 stress: build
 	@BOOT_TIMEOUT=$${BOOT_TIMEOUT:-10800} sh $(H)/run.sh check.sh stress
+	@$(MAKE) --no-print-directory kcsan
+
+## kcsan      the guest tests, KUnit and perf_unbind on a kernel with KCSAN
+##            instead of KASAN (FLAVOUR=kcsan, built on first use); fails on
+##            a data race report that names our code, lists the others
+kcsan:
+	@FLAVOUR=kcsan $(MAKE) --no-print-directory build
+	@FLAVOUR=kcsan BOOT_TIMEOUT=$${BOOT_TIMEOUT:-5400} sh $(H)/run.sh check.sh kcsan
 
 ## bench      Rust PMU vs its C twin in one boot of a kernel without
 ##            KASAN/lockdep (FLAVOUR=bench, built on first use), then the

@@ -6,14 +6,17 @@
 set -eu
 . "$(dirname "$0")/env.sh"
 
-# The fragment of the flavour: pmu-rs.config, and for the bench kernel
-# bench.config on top: it replaces every symbol of the first that starts
-# with one of its own (CONFIG_KASAN also drops CONFIG_KASAN_INLINE).
+# The fragment of the flavour: pmu-rs.config, and for the other flavours
+# harness/$FLAVOUR.config (bench.config, kcsan.config) on top: it replaces
+# every symbol of the first that starts with one of its own (CONFIG_KASAN
+# also drops CONFIG_KASAN_INLINE).
 frag=$REPO/harness/pmu-rs.config
-if [ "$FLAVOUR" = bench ]; then
+top=$REPO/harness/$FLAVOUR.config
+if [ "$FLAVOUR" != test ]; then
+	[ -f "$top" ] || die "no Kconfig fragment $top for FLAVOUR=$FLAVOUR"
 	mkdir -p "$BUILD"
-	syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$REPO/harness/bench.config" | sort -u)
-	{ grep -v -F "$syms" "$frag"; cat "$REPO/harness/bench.config"; } > "$BUILD/.pmu-rs-fragment"
+	syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$top" | sort -u)
+	{ grep -v -F "$syms" "$frag"; cat "$top"; } > "$BUILD/.pmu-rs-fragment"
 	frag=$BUILD/.pmu-rs-fragment
 fi
 stamp=$BUILD/.pmu-rs-config

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Lints that need no kernel build: rustfmt on every overlay .rs file,
-# checkpatch --strict on every overlay C file and on every patch.
+# checkpatch --strict on every overlay C file and on every patch, and the
+# self-test of the KCSAN verdict.
 # (Clippy runs inside the build, CLIPPY=1; rustdoc in harness/rustdoc.sh.)
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -40,4 +41,5 @@ for p in $(grep -v '^[[:space:]]*\(#\|$\)' series || true); do
 	if [ -z "$out" ]; then echo "  OK    checkpatch patches/$p"
 	else printf '%s' "$out"; echo "  FAIL  checkpatch patches/$p"; fail=1; fi
 done
+sh "$REPO/harness/kcsan-selftest.sh" || fail=1
 [ "$fail" = 0 ] || die "lint failed"

@@ -73,7 +73,23 @@ for suite in rust_perf i915_pmu_rs; do
 	grep -q "# Subtest: $suite\$" "$RUN/kunit.log" ||
 		echo "C fail kunit: suite $suite did not run"
 done
-splats=$(grep -E "$SPLAT" "$RUN/dmesg.txt" || true)
+# KCSAN reports (`make kcsan`) are judged on their own, by whose code they
+# name (harness/kcsan.awk); the splat check sees the rest of the log.
+awk -v ours="$OURS" -v rest="$RUN/dmesg.rest" -f "$REPO/harness/kcsan.awk" "$RUN/dmesg.txt"
+if [ "$(cat "$RUN/mode" 2>/dev/null)" = kcsan ]; then
+	# The detector ran, and it saw the Rust code: rustc's ThreadSanitizer
+	# instrumentation (patches/0006) in the kernel crate, the driver and
+	# the sample.
+	k=$(grep -c 'kcsan: selftest: [0-9]*/[0-9]* tests passed' "$RUN/dmesg.txt" || true)
+	[ "$k" = 1 ] && r=pass || r=fail
+	echo "C $r kcsan: enabled, $(grep -o 'selftest: [0-9]*/[0-9]* tests passed' "$RUN/dmesg.txt" || echo 'no selftest result')"
+	for o in rust/kernel.o drivers/gpu/drm/i915/pmu_rs/i915_pmu_rs.ko samples/rust/rust_pmu.ko; do
+		c=$(nm -u "$BUILD/$o" 2>/dev/null | grep -c ' __tsan_\(read\|write\)' || true)
+		[ "$c" -gt 0 ] && r=pass || r=fail
+		echo "C $r kcsan: $o instrumented ($c kinds of __tsan_read/write call)"
+	done
+fi
+splats=$(grep -E "$SPLAT" "$RUN/dmesg.rest" || true)
 if [ -z "$splats" ]; then
 	echo "C pass dmesg: no BUG/WARNING/KASAN/lockdep/Oops"
 else
@@ -81,7 +97,7 @@ else
 	# The first report as the kernel printed it: its headline, what it
 	# found and the call trace (KASAN names the allocating and freeing
 	# stacks further down; dmesg.txt has it all).
-	grep -E -m 1 -A 29 "$SPLAT" "$RUN/dmesg.txt" | sed 's/^/M /'
+	grep -E -m 1 -A 29 "$SPLAT" "$RUN/dmesg.rest" | sed 's/^/M /'
 fi
 taint=$(cat "$RUN/tainted")
 if [ $((taint & ~TAINT_OK)) = 0 ]; then
@@ -103,7 +119,7 @@ awk -v run="$RUN" '
 	/^R / { printf "    %-6s %s\n", toupper($2), $3; next }
 	/^T / { p += $2; f += $3; s += $4; next }
 	/^C / { r = $2; sub(/^C [a-z]+ /, ""); printf "  %-6s %s\n", toupper(r), $0
-		if (r == "pass") p++; else if (r == "fail") f++; else s++; next }
+		if (r == "pass") p++; else if (r == "fail") f++; else if (r != "note") s++; next }
 	/^M / { sub(/^M /, ""); print "         | " $0; next }
 	/^[a-zA-Z]/ { print "== " $0; if ($1 == "KUnit") printf "  %-46s %5s %5s %5s\n", "suite", "pass", "fail", "skip" }
 	END {

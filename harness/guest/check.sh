@@ -1,12 +1,14 @@
 #!/bin/sh
-# Runs inside the guest for `make check`: the harness self-test, the
-# kselftests, then a kmemleak scan. Results land in $RUN for the host to
-# report: kunit.log (boot dmesg with the KUnit KTAP), harness.tap,
-# kselftest.tap, kmemleak.txt, dmesg.txt and tainted.
+# Runs inside the guest for `make check`, `make stress` and `make kcsan`:
+# the harness self-test, the kselftests, then a kmemleak scan. Results
+# land in $RUN for the host to report: mode, kunit.log (boot dmesg with
+# the KUnit KTAP), harness.tap, kselftest.tap, kmemleak.txt, dmesg.txt and
+# tainted.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 mount_debugfs
+echo "${3:-check}" > "$RUN/mode"
 # The driver's KUnit suite runs when its module loads; load it before the
 # KUnit results are collected. It binds to the edu device.
 modprobe i915_pmu_rs || log "modprobe i915_pmu_rs failed"
@@ -49,7 +51,9 @@ else
 	cp /tmp/harness.tap "$RUN/harness.tap"
 	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 	sel=
-	log "kselftests: $(tr '\n' ' ' < "$ksft/kselftest-list.txt")"
+	# `make kcsan`: of the kselftests, just ours.
+	[ "${3:-}" = kcsan ] && sel="-c perf_unbind"
+	log "kselftests: ${sel:-$(tr '\n' ' ' < "$ksft/kselftest-list.txt")}"
 fi
 if [ ! -d /sys/bus/event_source/devices/cpu ]; then
 	for t in $(grep -v '^#' "$REPO/harness/guest/needs-hw-pmu"); do

@@ -242,6 +242,13 @@ static int kmsg_splats(struct __test_metadata *_metadata, int fd)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
+		/*
+		 * A KCSAN report is judged by `make kcsan` on the host, which
+		 * sees its stacks: a race in code that is not ours is listed
+		 * there, not failed here.
+		 */
+		if (strstr(buf, "BUG: KCSAN: "))
+			continue;
 		for (size_t i = 0; i < ARRAY_SIZE(splats); i++) {
 			if (strstr(buf, splats[i])) {
 				if (found++ < 5)
