@@ -14,7 +14,7 @@
 
 use kernel::{
     impl_has_hr_timer,
-    perf::{Capabilities, Event, EventFlags, HwState, Operations, Options, Registration, Scope},
+    perf::{Capabilities, Event, Operations, Options, Registration, Scope},
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
@@ -111,39 +111,11 @@ impl Operations for TickPmu {
         Ok(())
     }
 
-    fn add(data: &PmuData, event: &Event, (): &(), flags: EventFlags) -> Result {
-        event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-        if flags.contains(EventFlags::START) {
-            Self::start(data, event, &(), flags);
-        }
-        Ok(())
-    }
-
-    fn del(data: &PmuData, event: &Event, (): &(), _: EventFlags) {
-        Self::stop(data, event, &(), EventFlags::UPDATE);
-    }
-
-    fn start(data: &PmuData, event: &Event, (): &(), _: EventFlags) {
-        event.set_prev_count(data.ticks());
-        event.set_hw_state(HwState::RUNNING);
-    }
-
-    fn stop(data: &PmuData, event: &Event, (): &(), _: EventFlags) {
-        if event.hw_state().contains(HwState::STOPPED) {
-            return;
-        }
-        // A free-running counter: folding is cheap and loses nothing, so fold on every stop,
-        // also the `stop(0)` of throttling, not only on `EventFlags::UPDATE`.
-        event.update_count(|| data.ticks());
-        event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-    }
-
-    fn read(data: &PmuData, event: &Event, (): &()) {
-        // `read` may come on another CPU before `start` or after `stop`: count only while
-        // counting.
-        if !event.hw_state().contains(HwState::STOPPED) {
-            event.update_count(|| data.ticks());
-        }
+    // `add`, `del`, `start`, `stop` and `read` are the defaults: they count the ticks between
+    // `start` and `stop`, fold on every `stop` (throttling's too) and count nothing while the
+    // event is stopped.
+    fn counter(data: &PmuData, _: &Event, (): &()) -> u64 {
+        data.ticks()
     }
 }
 
@@ -158,7 +130,7 @@ impl kernel::Module for RustPmu {
             scope: Scope::SystemWide,
             attributes: &ATTRS,
             parent: None,
-            capabilities: Capabilities::NONE,
+            capabilities: Capabilities::empty(),
         };
         let pmu = Registration::new(options, PmuData::new()?)?;
         pr_info!("registered PMU rust_pmu, type {}\n", pmu.pmu_type());

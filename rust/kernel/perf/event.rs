@@ -6,192 +6,81 @@
 
 use crate::{
     bindings,
+    bits::bit_u32,
+    ffi::c_int,
     sync::atomic::{Acquire, Atomic, Relaxed, Release},
     types::Opaque,
 };
 
-/// The `local64_t` operations of the counting hot path, compiled inline.
-///
-/// On 64-bit kernels a `local64_t` is one naturally aligned machine word (a `local_t`), which
-/// `local64_read()`, `local64_set()`, `local64_add()` and `local64_cmpxchg()` access with
-/// single instructions. Called through the C helpers, each would be an out-of-line call on
-/// every `read()` of an event; these are the same operations on the same word, done with
-/// `core` atomics. They need no ordering, as `local_t` gives none.
-///
-/// They are stronger than the `local_t` ones on purpose. x86's `local64_add()` and
-/// `local64_cmpxchg()` omit the `lock` prefix, which makes them atomic only against the
-/// CPU's own interrupts, but the callbacks that fold a count do not all run on the event's
-/// CPU: for a PMU with a scope (`PERF_EV_CAP_READ_SCOPE`), `read()` runs `pmu->read` on the
-/// reader's CPU under the context lock, and `perf_event_read_local()` (BPF) on any CPU of the
-/// scope without it, while the event's own CPU may be stopping or reading it. Locked
-/// instructions keep `Event::update_count()` exact in all of these.
-#[cfg(CONFIG_64BIT)]
-mod local64 {
-    use crate::bindings::local64_t;
-    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-    use core::mem::{align_of, size_of};
-
-    const _: () = assert!(
-        size_of::<local64_t>() == size_of::<AtomicU64>()
-            && align_of::<local64_t>() >= align_of::<AtomicU64>()
-    );
-
-    /// # Safety
+crate::impl_flags!(
+    /// The `PERF_HES_*` state of an event's hardware counter (`event->hw.state`).
     ///
-    /// `l` must point to a live `local64_t` that is only accessed atomically while the
-    /// returned reference exists.
-    #[inline(always)]
-    unsafe fn atomic<'a>(l: *mut local64_t) -> &'a AtomicU64 {
-        // SAFETY: The caller guarantees a live, atomically accessed `local64_t`; its size and
-        // alignment are those of `AtomicU64` (checked above).
-        unsafe { AtomicU64::from_ptr(l.cast()) }
+    /// A counting driver sets [`HwFlag::Stopped`] when its counter does not run and
+    /// [`HwFlag::UpToDate`] once `event->count` holds everything the counter counted.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+    pub struct HwState(u32);
+
+    /// One `PERF_HES_*` flag.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum HwFlag {
+        /// The counter is stopped (`PERF_HES_STOPPED`).
+        Stopped = bindings::PERF_HES_STOPPED,
+        /// `event->count` is up to date with the counter (`PERF_HES_UPTODATE`).
+        UpToDate = bindings::PERF_HES_UPTODATE,
     }
-
-    /// # Safety
-    ///
-    /// As for [`atomic`].
-    #[inline(always)]
-    pub(super) unsafe fn read(l: *mut local64_t) -> u64 {
-        // SAFETY: Guaranteed by the caller.
-        unsafe { atomic(l) }.load(Relaxed)
-    }
-
-    /// # Safety
-    ///
-    /// As for [`atomic`].
-    #[inline(always)]
-    pub(super) unsafe fn set(l: *mut local64_t, v: u64) {
-        // SAFETY: Guaranteed by the caller.
-        unsafe { atomic(l) }.store(v, Relaxed)
-    }
-
-    /// # Safety
-    ///
-    /// As for [`atomic`].
-    #[inline(always)]
-    pub(super) unsafe fn add(v: u64, l: *mut local64_t) {
-        // SAFETY: Guaranteed by the caller.
-        unsafe { atomic(l) }.fetch_add(v, Relaxed);
-    }
-
-    /// # Safety
-    ///
-    /// As for [`atomic`].
-    #[inline(always)]
-    pub(super) unsafe fn cmpxchg(l: *mut local64_t, old: u64, new: u64) -> u64 {
-        // SAFETY: Guaranteed by the caller.
-        match unsafe { atomic(l) }.compare_exchange(old, new, Relaxed, Relaxed) {
-            Ok(v) | Err(v) => v,
-        }
-    }
-}
-
-/// 32-bit kernels: `local64_t` may be an `atomic64_t` behind a lock; use the C helpers.
-#[cfg(not(CONFIG_64BIT))]
-mod local64 {
-    pub(super) use crate::bindings::{
-        local64_add as add, local64_cmpxchg as cmpxchg, local64_read as read, local64_set as set,
-    };
-}
-
-/// The `PERF_HES_*` state of an event's hardware counter (`event->hw.state`).
-///
-/// A counting driver sets [`HwState::STOPPED`] when its counter does not run and
-/// [`HwState::UPTODATE`] once `event->count` holds everything the counter counted.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct HwState(u32);
+);
 
 impl HwState {
-    /// The counter is stopped (`PERF_HES_STOPPED`).
-    pub const STOPPED: Self = Self(bindings::PERF_HES_STOPPED);
-    /// `event->count` is up to date with the counter (`PERF_HES_UPTODATE`).
-    pub const UPTODATE: Self = Self(bindings::PERF_HES_UPTODATE);
-    /// The counter is running and `event->count` may lag behind it.
-    pub const RUNNING: Self = Self(0);
-
-    /// Whether all flags of `other` are set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// The raw `PERF_HES_*` bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
+    /// The counter is running and `event->count` may lag behind it: no flag set.
+    pub const RUNNING: Self = Self::empty();
 }
 
-impl core::ops::BitOr for HwState {
-    type Output = Self;
+crate::impl_flags!(
+    /// The `PERF_EF_*` flags perf passes to `add`, `del`, `start` and `stop`.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+    pub struct EventFlags(u32);
 
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
+    /// One `PERF_EF_*` flag.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum EventFlag {
+        /// `add`: start the counter right away (`PERF_EF_START`).
+        Start = bindings::PERF_EF_START,
+        /// `start`: reload the counter from `prev_count` (`PERF_EF_RELOAD`).
+        Reload = bindings::PERF_EF_RELOAD,
+        /// `stop` and `del`: fold the counter into `event->count` (`PERF_EF_UPDATE`).
+        Update = bindings::PERF_EF_UPDATE,
     }
-}
-
-/// The `PERF_EF_*` flags perf passes to `add`, `del`, `start` and `stop`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct EventFlags(u32);
+);
 
 impl EventFlags {
-    /// `add`: start the counter right away (`PERF_EF_START`).
-    pub const START: Self = Self(bindings::PERF_EF_START);
-    /// `start`: reload the counter from `prev_count` (`PERF_EF_RELOAD`).
-    pub const RELOAD: Self = Self(bindings::PERF_EF_RELOAD);
-    /// `stop` and `del`: fold the counter into `event->count` (`PERF_EF_UPDATE`).
-    pub const UPDATE: Self = Self(bindings::PERF_EF_UPDATE);
-
-    pub(crate) const fn from_raw(flags: i32) -> Self {
-        Self(flags as u32)
-    }
-
-    /// Whether all flags of `other` are set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
+    /// The flags of a callback's `int flags` argument; bits perf does not define are dropped.
+    pub(crate) fn from_raw(flags: c_int) -> Self {
+        Self(flags as u32 & Self::all_bits())
     }
 }
 
-impl core::ops::BitOr for EventFlags {
-    type Output = Self;
+crate::impl_flags!(
+    /// The `exclude_*` bits of `perf_event_attr`: what an event asks not to count.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+    pub struct Excludes(u32);
 
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
+    /// One `exclude_*` bit.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Exclude {
+        /// `exclude_user`.
+        User = bit_u32(0),
+        /// `exclude_kernel`.
+        Kernel = bit_u32(1),
+        /// `exclude_hv`.
+        Hv = bit_u32(2),
+        /// `exclude_idle`.
+        Idle = bit_u32(3),
+        /// `exclude_host`.
+        Host = bit_u32(4),
+        /// `exclude_guest`.
+        Guest = bit_u32(5),
     }
-}
-
-/// The `exclude_*` bits of `perf_event_attr`: what an event asks not to count.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Exclude(u32);
-
-impl Exclude {
-    /// No bit set.
-    pub const NONE: Self = Self(0);
-    /// `exclude_user`.
-    pub const USER: Self = Self(1 << 0);
-    /// `exclude_kernel`.
-    pub const KERNEL: Self = Self(1 << 1);
-    /// `exclude_hv`.
-    pub const HV: Self = Self(1 << 2);
-    /// `exclude_idle`.
-    pub const IDLE: Self = Self(1 << 3);
-    /// `exclude_host`.
-    pub const HOST: Self = Self(1 << 4);
-    /// `exclude_guest`.
-    pub const GUEST: Self = Self(1 << 5);
-
-    /// Whether all bits of `other` are set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl core::ops::BitOr for Exclude {
-    type Output = Self;
-
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
+);
 
 /// A perf event (`struct perf_event`) handed to a PMU driver's callbacks.
 ///
@@ -244,20 +133,6 @@ impl Event {
         self.attr().config
     }
 
-    /// `perf_event_attr::config1`.
-    #[inline]
-    pub fn config1(&self) -> u64 {
-        // SAFETY: `config1` is a plain `u64` in an anonymous union of `u64`s.
-        unsafe { self.attr().__bindgen_anon_3.config1 }
-    }
-
-    /// `perf_event_attr::config2`.
-    #[inline]
-    pub fn config2(&self) -> u64 {
-        // SAFETY: `config2` is a plain `u64` in an anonymous union of `u64`s.
-        unsafe { self.attr().__bindgen_anon_4.config2 }
-    }
-
     /// The CPU the event counts on, or `-1` for a per-task event on any CPU.
     ///
     /// Perf core moves the event to another CPU of the PMU's scope when its CPU goes offline
@@ -273,46 +148,35 @@ impl Event {
 
     /// Whether the event samples (has a sample period or frequency).
     #[inline]
-    pub fn is_sampling(&self) -> bool {
+    pub(crate) fn is_sampling(&self) -> bool {
         // SAFETY: `sample_period` and `sample_freq` share a `u64` union.
         unsafe { self.attr().__bindgen_anon_1.sample_period != 0 }
     }
 
     /// Whether the event asks for a branch stack.
     #[inline]
-    pub fn has_branch_stack(&self) -> bool {
+    pub(crate) fn has_branch_stack(&self) -> bool {
         self.attr().sample_type
             & u64::from(bindings::perf_event_sample_format_PERF_SAMPLE_BRANCH_STACK)
             != 0
     }
 
-    /// Whether any `exclude_*` bit is set in the attributes.
-    #[inline]
-    pub fn has_exclude_flags(&self) -> bool {
-        self.exclude() != Exclude::NONE
-    }
-
     /// The `exclude_*` bits of the attributes. Perf core refuses them all right after the
     /// driver's `event_init`, before any other callback sees the event, unless the PMU
-    /// declared [`Capabilities::EXCLUDE`](super::Capabilities::EXCLUDE).
-    pub fn exclude(&self) -> Exclude {
+    /// declared [`Capability::Exclude`](super::Capability::Exclude).
+    pub fn exclude(&self) -> Excludes {
         let a = self.attr();
-        let bit = |set: u64, flag: Exclude| if set != 0 { flag } else { Exclude::NONE };
-        bit(a.exclude_user(), Exclude::USER)
-            | bit(a.exclude_kernel(), Exclude::KERNEL)
-            | bit(a.exclude_hv(), Exclude::HV)
-            | bit(a.exclude_idle(), Exclude::IDLE)
-            | bit(a.exclude_host(), Exclude::HOST)
-            | bit(a.exclude_guest(), Exclude::GUEST)
-    }
-
-    /// Whether the event is currently scheduled on its PMU (`PERF_EVENT_STATE_ACTIVE`).
-    #[inline]
-    pub fn is_active(&self) -> bool {
-        // SAFETY: By the type invariant the event is valid. `state` is an `int`-sized enum
-        // written by perf core under its context lock; an atomic load is fine for this hint.
-        let state = unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).state) };
-        state.load(Relaxed) == bindings::perf_event_state_PERF_EVENT_STATE_ACTIVE
+        [
+            (a.exclude_user(), Exclude::User),
+            (a.exclude_kernel(), Exclude::Kernel),
+            (a.exclude_hv(), Exclude::Hv),
+            (a.exclude_idle(), Exclude::Idle),
+            (a.exclude_host(), Exclude::Host),
+            (a.exclude_guest(), Exclude::Guest),
+        ]
+        .into_iter()
+        .filter(|&(set, _)| set != 0)
+        .fold(Excludes::empty(), |all, (_, bit)| all | bit)
     }
 
     /// The `event->hw.state` word, accessed atomically.
@@ -331,7 +195,7 @@ impl Event {
     /// [`HwState::RUNNING`] also sees the `prev_count` that `start` set before it.
     #[inline]
     pub fn hw_state(&self) -> HwState {
-        HwState(self.hw_state_word().load(Acquire) as u32)
+        HwState(self.hw_state_word().load(Acquire) as u32 & HwState::all_bits())
     }
 
     /// Sets the hardware state flags (`event->hw.state`).
@@ -342,23 +206,49 @@ impl Event {
     ///
     /// [`Operations::EventData`]: super::Operations::EventData
     #[inline]
-    pub fn set_hw_state(&self, state: HwState) {
-        self.hw_state_word().store(state.0 as i32, Release);
+    pub fn set_hw_state(&self, state: impl Into<HwState>) {
+        self.hw_state_word()
+            .store(u32::from(state.into()) as i32, Release);
     }
 
-    /// The value of the event's count (`event->count`), without the child counts.
-    #[inline]
-    pub fn count(&self) -> u64 {
-        // SAFETY: By the type invariant the event is valid; `count` is a `local64_t`.
-        unsafe { local64::read(&raw mut (*self.as_raw()).count) }
+    /// One of the event's `local64_t`s (`count`, `hw.prev_count`), as an [`Atomic<u64>`].
+    ///
+    /// A `local64_t` is a `local_t` on 64-bit kernels and an `atomic64_t` on 32-bit ones: either
+    /// way one aligned 64-bit counter, which the `atomic64_*` operations behind [`Atomic<u64>`]
+    /// access (on 32-bit, the very ones `local64_*` are). They are stronger than x86's
+    /// `local64_add()` and `local64_cmpxchg()`, which omit the `lock` prefix and are atomic only
+    /// against the CPU's own interrupts, on purpose: the callbacks that fold a count do not all
+    /// run on the event's CPU. For a PMU with a scope (`PERF_EV_CAP_READ_SCOPE`), `read()` runs
+    /// `pmu->read` on the reader's CPU under the context lock, and `perf_event_read_local()`
+    /// (BPF) on any CPU of the scope without it, while the event's own CPU may be stopping or
+    /// reading it. Locked operations keep [`Event::update_count`] exact in all of these. No
+    /// ordering is needed: `local64_t` gives none.
+    ///
+    /// # Safety
+    ///
+    /// `field` must be `count` or `hw.prev_count` of `self`.
+    #[inline(always)]
+    unsafe fn local64(&self, field: *mut bindings::local64_t) -> &Atomic<u64> {
+        const _: () = assert!(
+            core::mem::size_of::<bindings::local64_t>() == core::mem::size_of::<u64>()
+                && core::mem::align_of::<bindings::local64_t>() >= core::mem::align_of::<u64>()
+        );
+        // SAFETY: `field` is a `local64_t` of the event (caller guarantee), valid for as long
+        // as `&self` (type invariant); it is one aligned 64-bit counter (checked above). It is
+        // accessed only atomically: here, and by perf core, which for the events of a PMU
+        // registered here only reads and sets `count` and reads `prev_count`
+        // (`local64_read()`, `local64_set()`). Its one read-modify-write of `count`,
+        // `local64_xchg()` in `__perf_event_sync_stat()`, is for task contexts, which these
+        // PMUs do not have (`perf_invalid_context`).
+        unsafe { Atomic::from_ptr(field.cast::<u64>()) }
     }
 
     /// Records `now`, a raw reading of a free-running counter, as the point the next
     /// [`Event::update_count`] counts from (`hw.prev_count`).
     #[inline]
     pub fn set_prev_count(&self, now: u64) {
-        // SAFETY: By the type invariant the event is valid; `prev_count` is a `local64_t`.
-        unsafe { local64::set(&raw mut (*self.as_raw()).hw.prev_count, now) };
+        // SAFETY: `hw.prev_count` of `self`.
+        unsafe { self.local64(&raw mut (*self.as_raw()).hw.prev_count) }.store(now, Relaxed);
     }
 
     /// Folds the progress of a free-running counter into `event->count`.
@@ -418,27 +308,28 @@ impl Event {
     #[inline(always)]
     fn fold(&self, read_counter: impl Fn() -> u64, monotonic: bool) -> u64 {
         let ev = self.as_raw();
-        // SAFETY: By the type invariant the event is valid; `prev_count` and `count` are
-        // `local64_t`s that are only accessed atomically, here and by perf core.
-        unsafe {
-            let prev_count = &raw mut (*ev).hw.prev_count;
-            let mut prev = local64::read(prev_count);
-            let now = loop {
-                let mut now = read_counter();
-                if monotonic {
-                    // If the exchange succeeds, `prev_count` was `prev` and becomes `now`:
-                    // it never decreases, and the delta below is never negative.
-                    now = now.max(prev);
-                }
-                let seen = local64::cmpxchg(prev_count, prev, now);
-                if seen == prev {
-                    break now;
-                }
-                prev = seen;
-            };
-            let delta = now.wrapping_sub(prev);
-            local64::add(delta, &raw mut (*ev).count);
-            delta
-        }
+        // SAFETY: `hw.prev_count` and `count` of `self`.
+        let (prev_count, count) = unsafe {
+            (
+                self.local64(&raw mut (*ev).hw.prev_count),
+                self.local64(&raw mut (*ev).count),
+            )
+        };
+        let mut prev = prev_count.load(Relaxed);
+        let now = loop {
+            let mut now = read_counter();
+            if monotonic {
+                // If the exchange succeeds, `prev_count` was `prev` and becomes `now`: it
+                // never decreases, and the delta below is never negative.
+                now = now.max(prev);
+            }
+            match prev_count.cmpxchg(prev, now, Relaxed) {
+                Ok(_) => break now,
+                Err(seen) => prev = seen,
+            }
+        };
+        let delta = now.wrapping_sub(prev);
+        count.add(delta, Relaxed);
+        delta
     }
 }

@@ -22,9 +22,7 @@
 //! A PMU with one event, `ticks`, counting a driver-maintained counter:
 //!
 //! ```
-//! use kernel::perf::{
-//!     Capabilities, Event, EventFlags, HwState, Operations, Options, Registration, Scope,
-//! };
+//! use kernel::perf::{Capabilities, Event, Operations, Options, Registration, Scope};
 //! use kernel::sync::atomic::{Atomic, Relaxed};
 //!
 //! kernel::pmu_attributes! {
@@ -36,6 +34,7 @@
 //!
 //! struct Ticks;
 //!
+//! // `add`, `del`, `start`, `stop` and `read` are the defaults, which count with `counter`.
 //! #[vtable]
 //! impl Operations for Ticks {
 //!     type Data = Atomic<u64>;
@@ -48,37 +47,8 @@
 //!         Ok(())
 //!     }
 //!
-//!     fn add(ticks: &Atomic<u64>, event: &Event, (): &(), flags: EventFlags) -> Result {
-//!         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-//!         if flags.contains(EventFlags::START) {
-//!             Self::start(ticks, event, &(), flags);
-//!         }
-//!         Ok(())
-//!     }
-//!
-//!     fn del(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
-//!         Self::stop(ticks, event, &(), EventFlags::UPDATE);
-//!     }
-//!
-//!     fn start(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
-//!         event.set_prev_count(ticks.load(Relaxed));
-//!         event.set_hw_state(HwState::RUNNING);
-//!     }
-//!
-//!     fn stop(ticks: &Atomic<u64>, event: &Event, (): &(), _: EventFlags) {
-//!         if event.hw_state().contains(HwState::STOPPED) {
-//!             return;
-//!         }
-//!         // Free-running: fold on every stop, also without `EventFlags::UPDATE`.
-//!         event.update_count(|| ticks.load(Relaxed));
-//!         event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-//!     }
-//!
-//!     fn read(ticks: &Atomic<u64>, event: &Event, (): &()) {
-//!         // `read` may come on another CPU of the scope before `start` or after `stop`.
-//!         if !event.hw_state().contains(HwState::STOPPED) {
-//!             event.update_count(|| ticks.load(Relaxed));
-//!         }
+//!     fn counter(ticks: &Atomic<u64>, _: &Event, (): &()) -> u64 {
+//!         ticks.load(Relaxed)
 //!     }
 //! }
 //!
@@ -87,7 +57,7 @@
 //!     scope: Scope::SystemWide,
 //!     attributes: &ATTRS,
 //!     parent: None,
-//!     capabilities: Capabilities::NONE,
+//!     capabilities: Capabilities::empty(),
 //! };
 //! let reg = Registration::<Ticks>::new(options, Atomic::new(0))?;
 //! assert!(reg.pmu_type() > 0);
@@ -109,8 +79,8 @@ mod pmu;
 mod tests;
 
 pub use attr::AttributeGroups;
-pub use event::{Event, EventFlags, Exclude, HwState};
-pub use pmu::{Capabilities, Operations, Options, Registration, Scope};
+pub use event::{Event, EventFlag, EventFlags, Exclude, Excludes, HwFlag, HwState};
+pub use pmu::{Capabilities, Capability, Operations, Options, Registration, Scope};
 
 /// The time in nanoseconds of `CLOCK_MONOTONIC`, for counters that measure time.
 ///

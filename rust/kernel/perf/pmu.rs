@@ -6,19 +6,21 @@
 
 use super::{
     attr::AttributeGroups,
-    event::{Event, EventFlags, HwState},
+    event::{Event, EventFlag, EventFlags, HwFlag, HwState},
 };
 use crate::{
     bindings,
+    bits::bit_u32,
+    build_error,
     device::Device,
+    error::VTABLE_DEFAULT_ERROR,
     error::{from_result, to_result},
     ffi::c_int,
-    new_mutex,
     prelude::*,
     str::CString,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        Arc, ArcBorrow, Mutex, SetOnce,
+        Arc, ArcBorrow,
     },
     types::Opaque,
     warn_on,
@@ -55,41 +57,33 @@ impl Scope {
     }
 }
 
-/// What the events of a PMU may ask for beyond plain counting.
-///
-/// By default perf core and the abstraction reject everything a counting PMU cannot honour
-/// (see [`Operations`]). A driver that can do more says so here, and then checks the request
-/// itself in [`Operations::event_init`].
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Capabilities(u32);
+crate::impl_flags!(
+    /// What the events of a PMU may ask for beyond plain counting.
+    ///
+    /// By default perf core and the abstraction reject everything a counting PMU cannot honour
+    /// (see [`Operations`]). A driver that can do more says so here, and then checks the
+    /// request itself in [`Operations::event_init`]. Most PMUs have none:
+    /// [`Capabilities::empty()`].
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+    pub struct Capabilities(u32);
+
+    /// One capability of a PMU.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Capability {
+        /// The driver honours `exclude_*` bits (see [`Event::exclude`]); perf core lets them
+        /// through instead of refusing them (no `PERF_PMU_CAP_NO_EXCLUDE`).
+        Exclude = bit_u32(0),
+    }
+);
 
 impl Capabilities {
-    /// Plain counting: every `exclude_*` bit is refused with `EINVAL` by perf core.
-    pub const NONE: Self = Self(0);
-    /// The driver honours `exclude_*` bits (see [`Event::has_exclude_flags`]); perf core lets
-    /// them through instead of refusing them (no `PERF_PMU_CAP_NO_EXCLUDE`).
-    pub const EXCLUDE: Self = Self(1);
-
-    /// Whether all capabilities of `other` are in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
     /// The `PERF_PMU_CAP_*` bits of `struct pmu` for these capabilities.
-    fn as_raw(self) -> i32 {
+    fn as_raw(self) -> c_int {
         let mut caps = bindings::PERF_PMU_CAP_NO_INTERRUPT;
-        if !self.contains(Self::EXCLUDE) {
+        if !self.contains(Capability::Exclude) {
             caps |= bindings::PERF_PMU_CAP_NO_EXCLUDE;
         }
-        caps as i32
-    }
-}
-
-impl core::ops::BitOr for Capabilities {
-    type Output = Self;
-
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
+        caps as c_int
     }
 }
 
@@ -106,11 +100,20 @@ pub struct Options<'a> {
     /// The device the PMU belongs to, if any: the PMU's sysfs directory is created under it
     /// (perf core's device holds a reference on it while the PMU is published).
     pub parent: Option<&'a Device>,
-    /// What events may ask for beyond plain counting; [`Capabilities::NONE`] for most PMUs.
+    /// What events may ask for beyond plain counting; [`Capabilities::empty()`] for most PMUs.
     pub capabilities: Capabilities,
 }
 
 /// The callbacks of a counting PMU driver.
+///
+/// A driver of a counting PMU implements two: [`event_init`](Operations::event_init), which
+/// checks an event and creates its state, and [`counter`](Operations::counter), which returns
+/// the current value of the event's counter. The defaults of the other callbacks count with
+/// it: `add` and `start` take a reading, `stop`, `del` and `read` fold the progress since the
+/// last reading into the event's count ([`Event::update_count_monotonic`]), and nothing is
+/// counted while the event is stopped. Every default can be overridden, for a counter that
+/// must be programmed, say; a driver that overrides `start`, `stop` and `read` needs no
+/// `counter`.
 ///
 /// Perf core calls them in these contexts (see `Documentation/rust/perf.rst`):
 ///
@@ -121,18 +124,21 @@ pub struct Options<'a> {
 ///   without the context lock when a software event in the group throttles it from its
 ///   overflow (`perf_event_throttle_group()`): on the event's CPU, from the `cpu-clock` hrtimer
 ///   or a `sched_stat_*` tracepoint under the runqueue lock, interrupts off.
-/// - [`read`](Operations::read): any context, NMI included, and on any CPU of the PMU's
-///   [`Scope`] (`PERF_EV_CAP_READ_SCOPE`), concurrently with the event's other callbacks, also
-///   before the first `add`, between `add` and `start` and after `del`; it must be lock-free,
-///   and count nothing while [`HwState::STOPPED`] is set (an event starts out stopped). A
-///   `read` that saw the event running just before a `stop` may still count up to its own
-///   reading of the counter.
+/// - [`read`](Operations::read) (and [`counter`](Operations::counter), which the defaults call
+///   from all of these): any context, NMI included, and on any CPU of the PMU's [`Scope`]
+///   (`PERF_EV_CAP_READ_SCOPE`), concurrently with the event's other callbacks, also before the
+///   first `add`, between `add` and `start` and after `del`; it must be lock-free, and count
+///   nothing while [`HwFlag::Stopped`] is set (an event starts out stopped). A `read` that saw
+///   the event running just before a `stop` may still count up to its own reading of the
+///   counter.
 ///
 /// None of them runs in a sleepable context but `event_init`, and all of them may run
 /// concurrently for different events, `read` also for the same event.
 ///
-/// Before `event_init` runs, the abstraction has rejected what a counting PMU cannot do:
-/// events of another PMU (`ENOENT`), sampling events (`EINVAL`), events on no particular CPU
+/// Before `event_init` runs, the abstraction has rejected what a counting PMU cannot do, with
+/// the errors i915's PMU gives: events of another PMU (`ENOENT`), sampling events (`EINVAL`;
+/// perf core's own `EOPNOTSUPP` for a PMU without interrupts comes only after `event_init`, in
+/// `perf_event_open()`, and never for in-kernel counters), events on no particular CPU
 /// (`cpu < 0`, `EINVAL`) and branch stacks (`EOPNOTSUPP`). Perf core refuses per-task and
 /// cgroup events (`EINVAL`) and `exclude_*` bits (`EINVAL`) *after* a successful
 /// `event_init`: the driver's [`Operations::EventData`] for such an event is created and
@@ -157,29 +163,63 @@ pub trait Operations: Sized + 'static {
     /// not know.
     fn event_init(data: &Self::Data, event: &Event) -> Result<Self::EventData>;
 
-    /// Schedules the event on the PMU; starts counting if `flags` has [`EventFlags::START`].
-    fn add(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags) -> Result;
+    /// The current value of the event's counter, for the default callbacks. Lock-free: it runs
+    /// where [`read`](Operations::read) runs.
+    ///
+    /// The defaults fold with [`Event::update_count_monotonic`]: the counter must only grow,
+    /// and never wrap or reset; a reading that lags an earlier one counts nothing. A counter
+    /// narrower than 64 bits, or one that resets (on resume, say), overrides `start`, `stop`
+    /// and `read` instead and folds with [`Event::update_count`]. Required unless those three
+    /// are overridden (checked at build time).
+    fn counter(_data: &Self::Data, _event: &Event, _state: &Self::EventData) -> u64 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Schedules the event on the PMU; starts counting if `flags` has [`EventFlag::Start`].
+    fn add(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags) -> Result {
+        event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+        if flags.contains(EventFlag::Start) {
+            Self::start(data, event, state, flags);
+        }
+        Ok(())
+    }
 
     /// Takes the event off the PMU and folds its count in.
     ///
     /// Perf's contract is that `del` always updates the count; `flags` always has
-    /// [`EventFlags::UPDATE`], so a `del` that stops the counter with its own `flags` folds.
+    /// [`EventFlag::Update`], so a `del` that stops the counter with its own `flags` folds.
     /// This is also how the final count of an event is taken when the registration goes.
-    fn del(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
+    fn del(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags) {
+        Self::stop(data, event, state, flags);
+    }
 
     /// Starts counting.
-    fn start(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
+    fn start(data: &Self::Data, event: &Event, state: &Self::EventData, _flags: EventFlags) {
+        event.set_prev_count(Self::counter(data, event, state));
+        event.set_hw_state(HwState::RUNNING);
+    }
 
-    /// Stops counting; must fold the count in if `flags` has [`EventFlags::UPDATE`].
+    /// Stops counting; must fold the count in if `flags` has [`EventFlag::Update`].
     ///
-    /// Throttling sends `stop` without `UPDATE` and later `start` without
-    /// [`EventFlags::RELOAD`]: a driver whose `start` takes a fresh reading of a free-running
-    /// counter folds on every `stop`, or what counted before the throttle is lost.
-    fn stop(data: &Self::Data, event: &Event, state: &Self::EventData, flags: EventFlags);
+    /// Throttling sends `stop` without `Update` and later `start` without
+    /// [`EventFlag::Reload`]: a driver whose `start` takes a fresh reading of a free-running
+    /// counter folds on every `stop`, or what counted before the throttle is lost. The default
+    /// does.
+    fn stop(data: &Self::Data, event: &Event, state: &Self::EventData, _flags: EventFlags) {
+        if event.hw_state().contains(HwFlag::Stopped) {
+            return;
+        }
+        event.update_count_monotonic(|| Self::counter(data, event, state));
+        event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+    }
 
-    /// Folds the counter's progress into the event's count, typically with
-    /// [`Event::update_count`].
-    fn read(data: &Self::Data, event: &Event, state: &Self::EventData);
+    /// Folds the counter's progress into the event's count; counts nothing while the event is
+    /// stopped.
+    fn read(data: &Self::Data, event: &Event, state: &Self::EventData) {
+        if !event.hw_state().contains(HwFlag::Stopped) {
+            event.update_count_monotonic(|| Self::counter(data, event, state));
+        }
+    }
 }
 
 /// The driver's callbacks with the types erased, or the kernel's stubs.
@@ -222,7 +262,17 @@ static STUB_OPS: RawOps = RawOps {
 struct Adapter<T: Operations>(PhantomData<T>);
 
 impl<T: Operations> Adapter<T> {
-    const OPS: DriverOps = DriverOps {
+    const OPS: DriverOps = {
+        // The default `start`, `stop` and `read` call `counter`; the default `add` and `del`
+        // call `start` and `stop`.
+        assert!(
+            T::HAS_COUNTER || (T::HAS_START && T::HAS_STOP && T::HAS_READ),
+            "perf::Operations: implement `counter`, or override `start`, `stop` and `read`"
+        );
+        Self::OPS_UNCHECKED
+    };
+
+    const OPS_UNCHECKED: DriverOps = DriverOps {
         ops: RawOps {
             add: Self::add,
             del: Self::del,
@@ -236,9 +286,12 @@ impl<T: Operations> Adapter<T> {
 
     /// # Safety
     ///
-    /// `data` must point to a live `T::Data`.
+    /// `data` must be the `PmuObject::data` of a registered PMU of `T`: the `T::Data` that
+    /// [`Registration::register`] boxed, which [`Registration::drop`] drops only after
+    /// `perf_pmu_unregister()` has returned.
     unsafe fn event_init(data: *const c_void, event: &Event) -> Result<*mut c_void> {
-        // SAFETY: The caller guarantees that `data` is a live `T::Data`.
+        // SAFETY: `data` is the registration's boxed `T::Data`, alive while the PMU is
+        // registered, which it is while perf core calls `event_init` (caller guarantee).
         let data = unsafe { &*data.cast::<T::Data>() };
         let state = KBox::new(T::event_init(data, event)?, GFP_KERNEL)?;
         Ok(KBox::into_raw(state).cast())
@@ -246,56 +299,72 @@ impl<T: Operations> Adapter<T> {
 
     /// # Safety
     ///
-    /// `state` must come from `event_init` and not have been freed yet.
+    /// `state` must be an `EventState::driver`: a pointer that `event_init` returned, not
+    /// freed yet, and not used again.
     unsafe fn event_free(state: *mut c_void) {
-        // SAFETY: The caller guarantees that `state` came from `KBox::into_raw` in
-        // `event_init` and is freed only here, once.
+        // SAFETY: `state` came from `KBox::into_raw` in `event_init` (caller guarantee), and
+        // this is its one free.
         drop(unsafe { KBox::from_raw(state.cast::<T::EventData>()) });
+    }
+
+    /// Turns the erased pointers of a callback back into the driver's references.
+    ///
+    /// # Safety
+    ///
+    /// `data` must be as for [`Adapter::event_init`], and `state` the event's
+    /// `EventState::driver`, which is freed only by `destroy_callback` (perf core calls nothing
+    /// for the event after it) or by `PmuObject::free_deferred` (after
+    /// `perf_pmu_unregister()`, which no callback outlives): both stay valid for `'a`, the
+    /// duration of the callback.
+    #[inline(always)]
+    unsafe fn refs<'a>(data: *const c_void, state: *mut c_void) -> (&'a T::Data, &'a T::EventData) {
+        // SAFETY: Both point to live values for `'a` (caller guarantee); the driver only ever
+        // gets shared references to them.
+        unsafe { (&*data.cast(), &*state.cast()) }
     }
 
     /// # Safety
     ///
-    /// `data` must point to a live `T::Data` and `state` to the event's live `T::EventData`.
+    /// As for [`Adapter::refs`].
     unsafe fn add(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) -> Result {
-        // SAFETY: The caller guarantees that `data` is a live `T::Data` and `state` the event's
-        // live `T::EventData`; both are only shared.
-        let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
+        // SAFETY: Same guarantee as ours.
+        let (data, state) = unsafe { Self::refs(data, state) };
         T::add(data, ev, state, f)
     }
 
     /// # Safety
     ///
-    /// As for `add`.
+    /// As for [`Adapter::refs`].
     unsafe fn del(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: As in `add`, by the same guarantee of the caller.
-        let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
+        // SAFETY: Same guarantee as ours.
+        let (data, state) = unsafe { Self::refs(data, state) };
         T::del(data, ev, state, f)
     }
 
     /// # Safety
     ///
-    /// As for `add`.
+    /// As for [`Adapter::refs`].
     unsafe fn start(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: As in `add`, by the same guarantee of the caller.
-        let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
+        // SAFETY: Same guarantee as ours.
+        let (data, state) = unsafe { Self::refs(data, state) };
         T::start(data, ev, state, f)
     }
 
     /// # Safety
     ///
-    /// As for `add`.
+    /// As for [`Adapter::refs`].
     unsafe fn stop(data: *const c_void, ev: &Event, state: *mut c_void, f: EventFlags) {
-        // SAFETY: As in `add`, by the same guarantee of the caller.
-        let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
+        // SAFETY: Same guarantee as ours.
+        let (data, state) = unsafe { Self::refs(data, state) };
         T::stop(data, ev, state, f)
     }
 
     /// # Safety
     ///
-    /// As for `add`.
+    /// As for [`Adapter::refs`].
     unsafe fn read(data: *const c_void, ev: &Event, state: *mut c_void) {
-        // SAFETY: As in `add`, by the same guarantee of the caller.
-        let (data, state) = unsafe { (&*data.cast(), &*state.cast()) };
+        // SAFETY: Same guarantee as ours.
+        let (data, state) = unsafe { Self::refs(data, state) };
         T::read(data, ev, state)
     }
 }
@@ -377,9 +446,10 @@ impl PmuObject {
 
     /// # Safety
     ///
-    /// `pmu` must be the `pmu` field of a live [`PmuObject`].
+    /// `pmu` must be the `pmu` field of a [`PmuObject`] that stays alive for `'a`.
     unsafe fn from_pmu<'a>(pmu: *mut bindings::pmu) -> &'a Self {
-        // SAFETY: Guaranteed by the caller; `Opaque` is `repr(transparent)`.
+        // SAFETY: `pmu` is the `pmu` field of a live `PmuObject` (caller guarantee), and
+        // `Opaque` is `repr(transparent)`, so `container_of!` gives that object.
         unsafe { &*crate::container_of!(pmu.cast::<Opaque<bindings::pmu>>(), Self, pmu) }
     }
 
@@ -420,7 +490,7 @@ impl PmuObject {
         )?;
         // An event starts out stopped: perf core marks it active before its first `add`, and
         // `perf_event_read_local()` may call `read` in between.
-        ev.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
+        ev.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
         // SAFETY: Perf core calls `event_init` only while the PMU is registered, so the driver's
         // data and ops are valid (type invariant).
         es.driver = unsafe { (self.driver_ops.event_init)(self.data, ev)? };
@@ -563,7 +633,7 @@ unsafe extern "C" fn add_callback(event: *mut bindings::perf_event, flags: c_int
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn del_callback(event: *mut bindings::perf_event, flags: c_int) {
     // `del` always updates (`perf_event.h`); perf core passes 0.
-    let flags = EventFlags::from_raw(flags) | EventFlags::UPDATE;
+    let flags = EventFlags::from_raw(flags) | EventFlag::Update;
     // SAFETY: Perf core calls `del` for an initialised event of ours, with interrupts
     // disabled; the ops' arguments are the ones `with_ops` vouches for.
     unsafe { with_ops(event, |ops, data, ev, st| (ops.del)(data, ev, st, flags)) };
@@ -601,45 +671,12 @@ unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
     unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
 }
 
-/// Names of the PMUs registered through this module, to refuse a duplicate with `EEXIST`
-/// before sysfs warns about it.
-static NAMES: SetOnce<Pin<KBox<Mutex<KVec<CString>>>>> = SetOnce::new();
-
-fn names() -> Result<&'static Mutex<KVec<CString>>> {
-    loop {
-        if let Some(names) = NAMES.as_ref() {
-            return Ok(names);
-        }
-        let names = KBox::pin_init(new_mutex!(KVec::new(), "perf::NAMES"), GFP_KERNEL)?;
-        if !NAMES.populate(names) {
-            // Another thread is populating it.
-            core::hint::spin_loop();
-        }
-    }
-}
-
-fn register_name(name: &CStr) -> Result<CString> {
+/// Checks a PMU name and copies it for the `struct pmu`, which keeps a pointer to it.
+fn pmu_name(name: &CStr) -> Result<CString> {
     if name.is_empty() || name.to_bytes().iter().any(|&b| b == b':' || b == b'/') {
         return Err(EINVAL);
     }
-    // Every allocation before the push: a failure must not leave the name taken.
-    let owned = CString::try_from(name)?;
-    let entry = CString::try_from(name)?;
-    let mut names = names()?.lock();
-    if names.iter().any(|n| n.to_bytes() == name.to_bytes()) {
-        return Err(EEXIST);
-    }
-    names.push(entry, GFP_KERNEL)?;
-    Ok(owned)
-}
-
-fn unregister_name(name: &CStr) {
-    if let Ok(names) = names() {
-        let mut names = names.lock();
-        if let Some(i) = names.iter().position(|n| n.to_bytes() == name.to_bytes()) {
-            let _ = names.remove(i);
-        }
-    }
+    Ok(CString::try_from(name)?)
 }
 
 /// A PMU registered with perf core.
@@ -664,19 +701,15 @@ impl<T: Operations> Registration<T> {
     /// Registers a PMU named `options.name`, with `data` as the driver's state.
     ///
     /// `data` may be a plain value or an initializer. Fails with `EINVAL` for a bad name and
-    /// `EEXIST` for a name already registered through this module.
+    /// `EEXIST` for a name that a PMU has, C or Rust (perf core checks it).
     pub fn new<E>(options: Options<'_>, data: impl PinInit<T::Data, E>) -> Result<Self>
     where
         Error: From<E>,
     {
+        let name = pmu_name(options.name)?;
         let data = KBox::<T::Data>::new_uninit(GFP_KERNEL)?.write_pin_init(data)?;
-        let name = register_name(options.name)?;
         let parent = options.parent.map_or(ptr::null_mut(), Device::as_raw);
-        let reg = Self::register(&options, parent, name, data);
-        if reg.is_err() {
-            unregister_name(options.name);
-        }
-        reg
+        Self::register(&options, parent, name, data)
     }
 
     fn register(
@@ -714,11 +747,6 @@ impl<T: Operations> Registration<T> {
             pmu,
             data: ManuallyDrop::new(data),
         })
-    }
-
-    /// The driver's data.
-    pub fn data(&self) -> Pin<&T::Data> {
-        self.data.as_ref()
     }
 
     /// The PMU's dynamic type number, for `perf_event_attr::type`.
@@ -773,7 +801,6 @@ impl<T: Operations> Drop for Registration<T> {
         // SAFETY: `perf_pmu_unregister()` has returned: it detached every event, waited for a
         // grace period afterwards, and the driver's data and ops are still here.
         unsafe { self.pmu.free_deferred() };
-        unregister_name(&self.pmu.name);
         // SAFETY: No callback runs any more, and `data` is not used after this.
         unsafe { ManuallyDrop::drop(&mut self.data) };
     }

@@ -134,7 +134,7 @@ pub(crate) struct Gt {
     interrupts: Atomic<u64>,
     actual: FrequencyCounter,
     requested: FrequencyCounter,
-    /// Enabled events that need the frequency sampled.
+    /// Open events that need the frequency sampled.
     sampling: Atomic<u32>,
 }
 
@@ -184,8 +184,8 @@ impl Gt {
     }
 
     /// The value of a PMU counter now. Lock-free: callable from any perf callback. A reading
-    /// may be slightly below an earlier one (see [`Residency`]); fold it with
-    /// [`kernel::perf::Event::update_count_monotonic`].
+    /// may be slightly below an earlier one (see [`Residency`]); the PMU's default callbacks
+    /// fold it with [`kernel::perf::Event::update_count_monotonic`].
     pub(crate) fn read(&self, counter: Counter) -> u64 {
         let now = perf::clock_ns();
         match counter {
@@ -200,7 +200,7 @@ impl Gt {
         }
     }
 
-    /// An event that needs the frequency sampled was enabled (`true`) or disabled.
+    /// An event that needs the frequency sampled was created (`true`) or dropped.
     pub(crate) fn set_sampling(&self, on: bool) {
         if on {
             self.sampling.fetch_add(1, Relaxed);

@@ -18,6 +18,7 @@ use kernel::{
     debugfs,
     device::Core,
     dma::{CoherentHandle, Device as _, DmaMask},
+    fmt,
     io::Io,
     irq, pci, perf,
     prelude::*,
@@ -68,17 +69,25 @@ kernel::pci_device_table!(
     [(pci::DeviceId::from_id(pci::Vendor::QEMU, 0x11e8), ())]
 );
 
-/// `i915rs_` and the PCI slot with `:` (reserved by perf tools) replaced by `_`.
-fn pmu_name(pdev: &pci::Device) -> Result<CString> {
-    let mut name = KVec::new();
-    name.extend_from_slice(b"i915rs_", GFP_KERNEL)?;
-    for &b in pdev.as_ref().name().to_bytes() {
-        name.push(if b == b':' { b'_' } else { b }, GFP_KERNEL)?;
+/// A PCI device name with each `:` (reserved by perf tools) written as `_`.
+struct PmuSafe<'a>(&'a str);
+
+impl fmt::Display for PmuSafe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, part) in self.0.split(':').enumerate() {
+            if i > 0 {
+                f.write_str("_")?;
+            }
+            f.write_str(part)?;
+        }
+        Ok(())
     }
-    name.push(0, GFP_KERNEL)?;
-    Ok(CString::try_from(
-        CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?,
-    )?)
+}
+
+/// `i915rs_` and the PCI slot, e.g. `i915rs_0000_01_00.0`.
+fn pmu_name(pdev: &pci::Device) -> Result<CString> {
+    let slot = pdev.as_ref().name().to_str().map_err(|_| EINVAL)?;
+    CString::try_from_fmt(fmt!("i915rs_{}", PmuSafe(slot)))
 }
 
 /// Checks that the device is an edu device and alive.
@@ -124,10 +133,13 @@ impl pci::Driver for EduDriver {
 
             Ok(try_pin_init!(EduGt {
                 vectors: pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::all())?,
-                // SAFETY: `vectors` is initialised before this expression is evaluated, lives at
-                // a pinned address with the driver data until unbind (`'bound`), and is dropped
-                // after `_irq` (field order). The registration is dropped with the driver data,
-                // never leaked.
+                // SAFETY: `irq::Registration::new()` must not be forgotten: it is dropped with
+                // the driver data at unbind, never leaked. Its vector borrows `vectors`, a
+                // sibling field, for `'bound`, which pin-init cannot express (the driver data
+                // would borrow itself), hence the reborrow through a raw pointer: `vectors` is
+                // initialised before this expression is evaluated, lives at a pinned address
+                // with the driver data until unbind (`'bound`), and is dropped after `_irq`
+                // (field order).
                 _irq <- unsafe {
                     let vectors: &'bound pci::IrqVectorRegistration<'bound> =
                         &*core::ptr::from_ref(vectors);
@@ -145,7 +157,7 @@ impl pci::Driver for EduDriver {
                         attributes: &events::ATTRS,
                         parent: Some(pdev.as_ref()),
                         // Like i915: counting only, no exclude_* bits.
-                        capabilities: perf::Capabilities::NONE,
+                        capabilities: perf::Capabilities::empty(),
                     };
                     let pmu = perf::Registration::new(options, gt.0.clone())?;
                     dev_info!(pdev, "PMU {} registered, type {}\n", &*name, pmu.pmu_type());

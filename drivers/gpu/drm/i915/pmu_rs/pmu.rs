@@ -10,7 +10,7 @@
 
 use crate::{events::Counter, gt::Gt};
 use kernel::{
-    perf::{Event, EventFlags, HwState, Operations},
+    perf::{Event, Operations},
     prelude::*,
     sync::Arc,
 };
@@ -18,51 +18,46 @@ use kernel::{
 /// The PMU of one GT.
 pub(crate) struct GtPmu;
 
+/// An event of the PMU: its counter and, for a frequency counter, the GT's frequency sampling,
+/// on for as long as the event exists.
+pub(crate) struct GtEvent {
+    counter: Counter,
+    _sampling: Option<Sampling>,
+}
+
+/// Keeps the GT's tick sampling the frequency until dropped.
+struct Sampling(Arc<Gt>);
+
+impl Sampling {
+    fn new(gt: &Arc<Gt>) -> Self {
+        gt.set_sampling(true);
+        Self(gt.clone())
+    }
+}
+
+impl Drop for Sampling {
+    fn drop(&mut self) {
+        self.0.set_sampling(false);
+    }
+}
+
+// `add`, `del`, `start`, `stop` and `read` are the defaults: they fold the counter's progress
+// between `start` and `stop` (every `stop`, throttling's too), and count nothing while the
+// event is stopped.
 #[vtable]
 impl Operations for GtPmu {
     type Data = Arc<Gt>;
-    type EventData = Counter;
+    type EventData = GtEvent;
 
-    fn event_init(_gt: &Arc<Gt>, event: &Event) -> Result<Counter> {
-        Counter::from_config(event.config()).ok_or(ENOENT)
+    fn event_init(gt: &Arc<Gt>, event: &Event) -> Result<GtEvent> {
+        let counter = Counter::from_config(event.config()).ok_or(ENOENT)?;
+        Ok(GtEvent {
+            counter,
+            _sampling: counter.needs_sampling().then(|| Sampling::new(gt)),
+        })
     }
 
-    fn add(gt: &Arc<Gt>, event: &Event, counter: &Counter, flags: EventFlags) -> Result {
-        event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-        if flags.contains(EventFlags::START) {
-            Self::start(gt, event, counter, flags);
-        }
-        Ok(())
-    }
-
-    fn del(gt: &Arc<Gt>, event: &Event, counter: &Counter, _flags: EventFlags) {
-        Self::stop(gt, event, counter, EventFlags::UPDATE);
-    }
-
-    fn start(gt: &Arc<Gt>, event: &Event, counter: &Counter, _flags: EventFlags) {
-        if counter.needs_sampling() {
-            gt.set_sampling(true);
-        }
-        event.set_prev_count(gt.read(*counter));
-        event.set_hw_state(HwState::RUNNING);
-    }
-
-    fn stop(gt: &Arc<Gt>, event: &Event, counter: &Counter, _flags: EventFlags) {
-        if event.hw_state().contains(HwState::STOPPED) {
-            return;
-        }
-        // Every stop folds, also the `stop(0)` of throttling: the counters run on regardless.
-        Self::read(gt, event, counter);
-        if counter.needs_sampling() {
-            gt.set_sampling(false);
-        }
-        event.set_hw_state(HwState::STOPPED | HwState::UPTODATE);
-    }
-
-    fn read(gt: &Arc<Gt>, event: &Event, counter: &Counter) {
-        // `read` may come on another CPU before `start` or after `stop`.
-        if !event.hw_state().contains(HwState::STOPPED) {
-            event.update_count_monotonic(|| gt.read(*counter));
-        }
+    fn counter(gt: &Arc<Gt>, _event: &Event, event: &GtEvent) -> u64 {
+        gt.read(event.counter)
     }
 }
