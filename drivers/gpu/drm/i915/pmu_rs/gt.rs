@@ -332,11 +332,15 @@ impl Gt {
                     self.start_unit(bar, e);
                 }
             }
-            let busy = q.running.is_some();
-            self.busy[i].set(busy, now);
-            self.wait[i].set(busy && !q.queued.is_empty(), now);
-            self.sema[i].set(!busy && !q.queued.is_empty(), now);
-            idle &= !busy && q.queued.is_empty();
+            let running = q.running.is_some();
+            // Not running with work queued: the next job waits on its semaphore (a job that
+            // is ready has just been started). As in i915, an engine that waits on a
+            // semaphore is busy: `sema` is part of `busy`.
+            let sema = !running && !q.queued.is_empty();
+            self.busy[i].set(running || sema, now);
+            self.wait[i].set(running && !q.queued.is_empty(), now);
+            self.sema[i].set(sema, now);
+            idle &= !running && q.queued.is_empty();
         }
         if idle && st.idle_since == 0 {
             st.idle_since = now;
