@@ -26,6 +26,7 @@
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1257,7 +1258,6 @@ static void ring_throttles(struct perf_event_mmap_page *pg, size_t data_size,
 	const unsigned char *data = (const unsigned char *)pg + pg->data_offset;
 	__u64 head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
 	__u64 tail = pg->data_tail;
-	int n = 0;
 
 	while (tail < head) {
 		struct perf_event_header h;
@@ -1365,6 +1365,211 @@ TEST_F_TIMEOUT(gt, throttled_group_with_sw_sibling, 120)
  * no BUG, WARNING, KASAN, lockdep, Oops or stray interrupt line in the
  * kernel log.
  */
+/*
+ * The cases of i915's own PMU test (IGT tests/intel/perf_pmu.c) that apply
+ * here, named after them.
+ */
+
+/*
+ * IGT module-unload: a child holds a group of every event open while the
+ * module is removed. Documentation/rust/i915-pmu-rs.rst says rmmod is
+ * allowed with events open (open events do not pin the module): it
+ * succeeds, the PMU is gone, the child still reads its events, and the
+ * module loads again. Three passes.
+ */
+TEST_F_TIMEOUT(gt, module_unload, 300)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		int ready[2], go[2], status;
+		char c = 0;
+		pid_t pid;
+
+		ASSERT_EQ(0, pipe(ready));
+		ASSERT_EQ(0, pipe(go));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			int fd[NR_EVENTS];
+			__u64 buf[2 + NR_EVENTS];
+
+			close(ready[0]);
+			close(go[1]);
+			for (int i = 0; i < NR_EVENTS; i++) {
+				fd[i] = open_event(&self->gt, events[i], i ? fd[0] : -1,
+						   PERF_FORMAT_GROUP);
+				if (fd[i] < 0)
+					_exit(2);
+			}
+			if (read(fd[0], buf, sizeof(buf)) != (1 + NR_EVENTS) * 8)
+				_exit(3);
+			if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+				_exit(4);
+			/* Revoked: each event reads alone, with its final count. */
+			for (int i = 0; i < NR_EVENTS; i++)
+				if (read(fd[i], buf, sizeof(buf)) != 2 * 8 || buf[0] != 1)
+					_exit(5);
+			_exit(0);
+		}
+		close(ready[1]);
+		close(go[0]);
+		ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("pass %d: child failed to open", pass);
+		ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 20"));
+		ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+		EXPECT_EQ(0, syscall(__NR_delete_module, "i915_pmu_rs", O_NONBLOCK))
+			TH_LOG("pass %d: rmmod with a group open: %s", pass, strerror(errno));
+		EXPECT_FALSE(pmu_present(&self->gt));
+		ASSERT_EQ(1, write(go[1], &c, 1));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("pass %d: child status %#x", pass, status);
+		close(ready[0]);
+		close(go[1]);
+		ASSERT_EQ(0, system("modprobe i915_pmu_rs"));
+		for (int i = 0; i < 500 && !pmu_present(&self->gt); i++)
+			usleep(10000);
+		ASSERT_EQ(0, gt_refresh(&self->gt));
+	}
+}
+
+/*
+ * IGT faulting-read: read() into pages that are not faulted in yet, so
+ * perf's read path takes a page fault while it copies the count out (an
+ * anonymous page and a shmem page, a single event and a group). Lockdep and
+ * the rest of the kernel log must stay quiet.
+ */
+TEST_F_TIMEOUT(gt, faulting_read, 120)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int kmsg, leader, sibling, memfd;
+	char *anon, *shm;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	leader = open_event(&self->gt, "interrupts", -1, PERF_FORMAT_GROUP);
+	ASSERT_LE(0, leader);
+	sibling = open_event(&self->gt, "rcs0-busy", leader, PERF_FORMAT_GROUP);
+	ASSERT_LE(0, sibling);
+	memfd = memfd_create("perf_unbind", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, 2 * page));
+	anon = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	shm = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 30"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+
+	/* Neither mapping has been touched: each read() faults its page in. */
+	EXPECT_EQ(3 * 8, read(leader, anon, 3 * 8));
+	EXPECT_EQ(2, ((__u64 *)anon)[0]);
+	EXPECT_EQ(30, ((__u64 *)anon)[1]);
+	EXPECT_EQ(3 * 8, read(leader, shm, 3 * 8));
+	EXPECT_EQ(30, ((__u64 *)shm)[1]);
+	close(sibling);
+	close(leader);
+	leader = open_event(&self->gt, "rcs0-busy", -1, 0);
+	ASSERT_LE(0, leader);
+	EXPECT_EQ(8, read(leader, anon + page, 8));
+	EXPECT_EQ(8, read(leader, shm + page, 8));
+	close(leader);
+	munmap(anon, 2 * page);
+	munmap(shm, 2 * page);
+	close(memfd);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
+/* Submits work to both engines until killed; errors (a full queue, unbind) are fine. */
+static pid_t spawn_flood(const struct gt *gt)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	/* Gone with the test, however it ends. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		gt_submit(gt, "rcs0 200");
+		gt_submit(gt, "bcs0 1 after rcs0");
+		usleep(1000);
+	}
+}
+
+/*
+ * IGT enable-race: engine-busy events opened, enabled, disabled and closed
+ * in a tight loop for PERF_UNBIND_ENABLE_RACE_S seconds (10) while both
+ * engines are flooded with work; then the device is unbound under the
+ * flood with events open, which read their final counts.
+ */
+TEST_F_TIMEOUT(gt, enable_race, 300)
+{
+	unsigned long secs = env_count("PERF_UNBIND_ENABLE_RACE_S", 10);
+	const char *const busy[] = { "rcs0-busy", "bcs0-busy" };
+	unsigned long opens = 0;
+	time_t end;
+	int kmsg, fd[2];
+	__u64 v;
+	pid_t flood;
+
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	flood = spawn_flood(&self->gt);
+	ASSERT_LT(0, flood);
+	end = time(NULL) + secs;
+	while (time(NULL) < end) {
+		int e = open_event(&self->gt, busy[opens++ & 1], -1, 0);
+
+		ASSERT_LE(0, e) TH_LOG("open %lu: %s", opens, strerror(-e));
+		EXPECT_EQ(0, ioctl(e, PERF_EVENT_IOC_DISABLE, 0));
+		EXPECT_EQ(0, ioctl(e, PERF_EVENT_IOC_ENABLE, 0));
+		EXPECT_EQ(8, read(e, &v, 8));
+		close(e);
+	}
+	TH_LOG("%lu opens in %lu s", opens, secs);
+	for (int i = 0; i < 2; i++) {
+		fd[i] = open_event(&self->gt, busy[i], -1, 0);
+		ASSERT_LE(0, fd[i]);
+	}
+	usleep(200000);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	kill(flood, SIGKILL);
+	waitpid(flood, NULL, 0);
+	for (int i = 0; i < 2; i++) {
+		__u64 final = READ_COUNT(fd[i]);
+
+		EXPECT_LT(0, final) TH_LOG("%s", busy[i]);
+		EXPECT_EQ(final, READ_COUNT(fd[i]));
+		expect_revoked(_metadata, fd[i]);
+		close(fd[i]);
+	}
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	ASSERT_EQ(0, wait_idle(&self->gt, 60000));
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+}
+
+/*
+ * IGT invalid-init, as i915 answers it: a sampling event, a per-task event
+ * and an event on no particular CPU are EINVAL.
+ */
+TEST_F_TIMEOUT(gt, invalid_init, 120)
+{
+	struct perf_event_attr attr;
+	__u64 config;
+
+	ASSERT_EQ(0, event_config(&self->gt, "rcs0-busy", &config));
+	attr_init(&attr, &self->gt, config);
+	attr.sample_period = 100;
+	EXPECT_EQ(-1, perf_open(&attr, -1, self->gt.cpu, -1));
+	EXPECT_EQ(EINVAL, errno);
+	attr_init(&attr, &self->gt, config);
+	EXPECT_EQ(-1, perf_open(&attr, 0, self->gt.cpu, -1));
+	EXPECT_EQ(EINVAL, errno);
+	attr_init(&attr, &self->gt, config);
+	EXPECT_EQ(-1, perf_open(&attr, -1, -1, -1));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
 	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
