@@ -269,25 +269,23 @@ impl<T: Operations> Adapter<T> {
             T::HAS_COUNTER || (T::HAS_START && T::HAS_STOP && T::HAS_READ),
             "perf::Operations: implement `counter`, or override `start`, `stop` and `read`"
         );
-        Self::OPS_UNCHECKED
-    };
-
-    const OPS_UNCHECKED: DriverOps = DriverOps {
-        ops: RawOps {
-            add: Self::add,
-            del: Self::del,
-            start: Self::start,
-            stop: Self::stop,
-            read: Self::read,
-        },
-        event_init: Self::event_init,
-        event_free: Self::event_free,
+        DriverOps {
+            ops: RawOps {
+                add: Self::add,
+                del: Self::del,
+                start: Self::start,
+                stop: Self::stop,
+                read: Self::read,
+            },
+            event_init: Self::event_init,
+            event_free: Self::event_free,
+        }
     };
 
     /// # Safety
     ///
     /// `data` must be the `PmuObject::data` of a registered PMU of `T`: the `T::Data` that
-    /// [`Registration::register`] boxed, which [`Registration::drop`] drops only after
+    /// [`Registration::new`] boxed, which [`Registration::drop`] drops only after
     /// `perf_pmu_unregister()` has returned.
     unsafe fn event_init(data: *const c_void, event: &Event) -> Result<*mut c_void> {
         // SAFETY: `data` is the registration's boxed `T::Data`, alive while the PMU is
@@ -709,15 +707,6 @@ impl<T: Operations> Registration<T> {
         let name = pmu_name(options.name)?;
         let data = KBox::<T::Data>::new_uninit(GFP_KERNEL)?.write_pin_init(data)?;
         let parent = options.parent.map_or(ptr::null_mut(), Device::as_raw);
-        Self::register(&options, parent, name, data)
-    }
-
-    fn register(
-        options: &Options<'_>,
-        parent: *mut bindings::device,
-        name: CString,
-        data: Pin<KBox<T::Data>>,
-    ) -> Result<Self> {
         let data_ptr: *const T::Data = &*data;
         let pmu = PmuObject::new(&Adapter::<T>::OPS, data_ptr.cast(), name)?;
 
