@@ -11,6 +11,10 @@ TOOLS=$CACHE/tools
 VENV=$CACHE/venv
 RUNS=$CACHE/runs
 
+# What in a kernel log (a KCSAN report's stacks, a kmemleak backtrace) names
+# pmu-rs code: its modules, the kernel crate's perf module, the kselftest.
+OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
+
 # The overlay: repository directories that hold files at their kernel paths.
 OVERLAY_DIRS="Documentation drivers include kernel rust samples tools"
 

@@ -7,7 +7,6 @@ set -eu
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pmu-rs-kcsan.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
 
 cat > "$tmp/dmesg" <<'LOG'
 [   10.000001] ==================================================================

@@ -8,8 +8,6 @@ set -eu
 . "$(dirname "$0")/env.sh"
 RUN=${1:-$RUNS/latest}
 
-# Anything in a kmemleak report that points at pmu-rs code.
-OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
 # Kernel messages that fail the run.
 SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector'
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
