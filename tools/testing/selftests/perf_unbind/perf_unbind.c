@@ -200,16 +200,26 @@ static int gt_unbind(struct gt *gt)
 	return pmu_present(gt) ? -EEXIST : 0;
 }
 
-/* Binds the device and waits for its PMU, which gets a new type. */
+/* Waits up to 5 s for the PMU to come back, with a new type. */
+static int gt_wait_pmu(struct gt *gt)
+{
+	for (int i = 0; i < 500 && !pmu_present(gt); i++)
+		usleep(10000);
+	return gt_refresh(gt);
+}
+
+/* Binds the device and waits for its PMU. */
 static int gt_bind(struct gt *gt)
 {
 	int ret = write_text(DRIVER_DIR "/bind", gt->bdf);
 
-	if (ret)
-		return ret;
-	for (int i = 0; i < 500 && !pmu_present(gt); i++)
-		usleep(10000);
-	return gt_refresh(gt);
+	return ret ? ret : gt_wait_pmu(gt);
+}
+
+/* Loads the driver, which binds the device, and waits for its PMU. */
+static int gt_modprobe(struct gt *gt)
+{
+	return system("modprobe i915_pmu_rs") ? -EIO : gt_wait_pmu(gt);
 }
 
 /* What the kernel log must never say; see kernel_stays_healthy. */
@@ -755,10 +765,7 @@ TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
 	EXPECT_FALSE(pmu_present(&self->gt));
 	final = READ_COUNT(fd);
 	EXPECT_EQ(50, final);
-	ASSERT_EQ(0, system("modprobe i915_pmu_rs"));
-	for (int i = 0; i < 500 && !pmu_present(&self->gt); i++)
-		usleep(10000);
-	ASSERT_EQ(0, gt_refresh(&self->gt));
+	ASSERT_EQ(0, gt_modprobe(&self->gt));
 	EXPECT_EQ(final, READ_COUNT(fd));
 	close(fd);
 }
@@ -1424,10 +1431,7 @@ TEST_F_TIMEOUT(gt, module_unload, 300)
 			TH_LOG("pass %d: child status %#x", pass, status);
 		close(ready[0]);
 		close(go[1]);
-		ASSERT_EQ(0, system("modprobe i915_pmu_rs"));
-		for (int i = 0; i < 500 && !pmu_present(&self->gt); i++)
-			usleep(10000);
-		ASSERT_EQ(0, gt_refresh(&self->gt));
+		ASSERT_EQ(0, gt_modprobe(&self->gt));
 	}
 }
 
