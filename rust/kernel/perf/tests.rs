@@ -660,6 +660,74 @@ mod lifecycle {
         Ok(())
     }
 
+    /// What [`hw_state_accessors_are_race_free`] shares with its second thread.
+    #[pin_data]
+    struct Toggler {
+        counter: Counter,
+        stop: Atomic<bool>,
+        stores: Atomic<u64>,
+        #[pin]
+        done: Completion,
+    }
+
+    /// `Event::hw_state` and `Event::set_hw_state` are safe, and a driver may call them from
+    /// `read`, which runs on another CPU of the scope while the event's CPU stops it: a second
+    /// thread stores while this one loads, on a disabled event that no callback touches. A
+    /// plain access on either side is a data race that KCSAN reports (`make kcsan`); in other
+    /// kernels the test shows that every load sees one of the values stored.
+    #[test]
+    fn hw_state_accessors_are_race_free() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<TestPmu>(c"rust_perf_test_hw", &probe)?;
+        let counter = Counter::open_with(reg.pmu_type(), 0, 0, |a| a.set_disabled(1))?;
+        let t = Arc::pin_init(
+            pin_init!(Toggler {
+                counter,
+                stop: Atomic::new(false),
+                stores: Atomic::new(0),
+                done <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let stopped: HwState = HwFlag::Stopped | HwFlag::UpToDate;
+        let w = t.clone();
+        // An unbound worker, so that it can run on another CPU. `system_unbound()` is
+        // `system_unbound_wq`, which 7.3 warns about as deprecated; the kernel crate has no
+        // accessor for its successor yet.
+        // SAFETY: `system_dfl_wq` is a C global, set up at boot before any test and never freed.
+        let dfl = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
+        dfl.try_spawn(GFP_KERNEL, move || {
+            // SAFETY: The counter is open until `w` goes, and its PMU is a `kernel::perf` one.
+            let ev = unsafe { Event::from_raw(w.counter.0) };
+            // The atomic add between the stores keeps a compiler from merging them.
+            while !w.stop.load(Relaxed) {
+                ev.set_hw_state(HwState::RUNNING);
+                w.stores.fetch_add(1, Relaxed);
+                ev.set_hw_state(stopped);
+                w.stores.fetch_add(1, Relaxed);
+            }
+            w.done.complete_all();
+        })?;
+        // SAFETY: As above, for `t`.
+        let ev = unsafe { Event::from_raw(t.counter.0) };
+        let (mut loads, mut running) = (0u64, 0u64);
+        while loads < 200_000 || t.stores.load(Relaxed) < 2000 {
+            let s = ev.hw_state();
+            assert!(s == HwState::RUNNING || s == stopped);
+            running += u64::from(s == HwState::RUNNING);
+            loads += 1;
+        }
+        t.stop.store(true, Relaxed);
+        t.done.wait_for_completion();
+        pr_info!(
+            "hw_state: {loads} loads ({running} running), {} stores\n",
+            t.stores.load(Relaxed)
+        );
+        drop(t);
+        drop(reg);
+        Ok(())
+    }
+
     /// A reading below the last one counts nothing, and counting resumes only past it: the
     /// count never wraps to a huge delta, and nothing is counted twice.
     #[test]
