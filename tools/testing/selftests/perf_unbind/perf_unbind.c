@@ -771,6 +771,40 @@ TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
 }
 
 /*
+ * rmmod while an event's user page is mapped. A PMU with an
+ * event_unmapped callback makes perf_pmu_unregister() refuse with -EBUSY
+ * while it has events, and the module's exit cannot wait: the PMU would
+ * stay published with its sysfs tables and callbacks in the freed module.
+ * kernel::perf has no mapping callbacks, so the module goes at once; the
+ * mapping stays readable, munmap works, and the event keeps its count.
+ */
+TEST_F_TIMEOUT(gt, rmmod_with_event_mapped, 120)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct perf_event_mmap_page *pg;
+	__u64 final;
+	int fd;
+
+	fd = open_event(&self->gt, "interrupts", -1, 0);
+	ASSERT_LE(0, fd);
+	pg = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, gt_submit(&self->gt, "rcs0 20"));
+	ASSERT_EQ(0, wait_idle(&self->gt, 30000));
+	ASSERT_EQ(0, syscall(__NR_delete_module, "i915_pmu_rs", O_NONBLOCK))
+		TH_LOG("rmmod with an event mapped: %s", strerror(errno));
+	EXPECT_FALSE(pmu_present(&self->gt));
+	EXPECT_EQ(0, pg->index);
+	EXPECT_LE(pg->time_running, pg->time_enabled);
+	final = READ_COUNT(fd);
+	EXPECT_EQ(20, final);
+	EXPECT_EQ(0, munmap(pg, page));
+	ASSERT_EQ(0, gt_modprobe(&self->gt));
+	EXPECT_EQ(final, READ_COUNT(fd));
+	EXPECT_EQ(0, close(fd));
+}
+
+/*
  * A process that holds events open and reads them until it is killed.
  * With a leader, the events form a group. Exits 1 on a failed read.
  */
