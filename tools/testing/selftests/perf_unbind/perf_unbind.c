@@ -332,7 +332,8 @@ enum { RCS_BUSY, RCS_WAIT, RCS_SEMA, BCS_BUSY, BCS_WAIT, BCS_SEMA, ACT_FREQ, REQ
 /*
  * Timeouts: 120 s for a single scenario (a loaded TCG guest is slow), 1800 s
  * for the loops, whose counts the PERF_UNBIND_* knobs raise for `make
- * stress`; the kselftest runner's timeout (settings) bounds the whole run.
+ * stress`. The runner's timeout in settings, 3600 s, bounds the whole run
+ * and leaves room for the longest of them.
  */
 FIXTURE(gt)
 {
