@@ -47,3 +47,33 @@ overlay_files() {
 		if [ -d "$d" ]; then find "$d" -type f ! -name '*~' ! -name '.*.sw?' "$@"; fi
 	done | sort)
 }
+
+# `series`: the patches in order, and "patch<TAB>overlay path" per entry.
+series_patches() {
+	sed -n 's/^\([0-9][0-9]*-[^[:space:]]*\.patch\)[[:space:]]*$/\1/p' "$REPO/series"
+}
+series_entries() {
+	awk '/^[0-9]+-[^[:space:]]*\.patch[[:space:]]*$/ { p = $1; next }
+		/^[[:space:]]+[^#[:space:]]/ { print p "\t" $1 }' "$REPO/series"
+}
+# Every overlay file in exactly one patch of `series`, every entry naming
+# overlay files: prints the problems, one per line, and fails if any.
+series_check_overlay() {
+	{ series_entries; echo "--"; overlay_files; } | awk -F '\t' '
+		$0 == "--" { files = 1; next }
+		!files { if ($1 == "") { print "series: " $2 " is listed before any patch"; bad = 1 }
+			ent[++n] = $2; pat[n] = $1; next }
+		{ hits = 0
+		  for (i = 1; i <= n; i++) {
+			e = ent[i]
+			if ($0 == e || (e ~ /\/$/ && substr($0, 1, length(e)) == e)) {
+				hits++; used[i] = 1; who = who " " pat[i]
+			}
+		  }
+		  if (hits == 0) { print "overlay file " $0 " is in no patch: list it under one in series"; bad = 1 }
+		  if (hits > 1) { print "overlay file " $0 " is in more than one patch:" who; bad = 1 }
+		  who = "" }
+		END { for (i = 1; i <= n; i++) if (!used[i]) {
+			print "series: " ent[i] " (under " pat[i] ") names no overlay file"; bad = 1 }
+		      exit bad }'
+}

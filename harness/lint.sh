@@ -33,8 +33,9 @@ done
 # commits that Fixes: tags name (UNKNOWN_COMMIT_ID), and a Fixes: tag
 # quotes the upstream subject as it is, spelling included. Everything
 # else in a patch is reported as for a file.
-for p in $(grep -v '^[[:space:]]*\(#\|$\)' series || true); do
-	out=$(cd "$SRC" && $cp --ignore UNKNOWN_COMMIT_ID "$REPO/patches/$p" | awk '
+# The files in patches/ carry no sign-off: `make series` adds the runner's.
+for p in $(series_patches); do
+	out=$(cd "$SRC" && $cp --ignore UNKNOWN_COMMIT_ID,MISSING_SIGN_OFF "$REPO/patches/$p" | awk '
 		BEGIN { RS = ""; ORS = "\n\n" }
 		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }
 		{ print }')

@@ -22,8 +22,11 @@ fi
 stage=$(mktemp -d "${TMPDIR:-/tmp}/pmu-rs-stage.XXXXXX")
 trap 'rm -rf "$stage" "$stage.overlay"' EXIT
 
+# 0. Every overlay file belongs to one patch of the series (`make series`).
+problems=$(series_check_overlay) || { printf '%s\n' "$problems" >&2; die "series does not match the overlay"; }
+
 # 1. The patch series, applied to copies of just the files it touches.
-patches=$(grep -v '^[[:space:]]*\(#\|$\)' "$REPO/series" || true)
+patches=$(series_patches)
 for p in $patches; do
 	[ -f "$REPO/patches/$p" ] || die "series names patches/$p, which does not exist"
 	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$REPO/patches/$p"
