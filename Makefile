@@ -6,7 +6,8 @@
 H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
-	stress kcsan bench kselftest report bump fmt clean distclean help
+	stress kcsan bench kselftest report series series-check bump fmt clean \
+	distclean help
 
 all: help
 
@@ -85,6 +86,18 @@ shell: build
 kselftest: build
 	@test -n "$(T)" || { echo "usage: make kselftest T=perf_events[:mmap]"; exit 2; }
 	@sh $(H)/run.sh check.sh only "$(T)"
+
+## series     the patch series as `git format-patch` output, one directory
+##            per section of `series` (O=dir, default ~/.cache/pmu-rs/series/out;
+##            V=n for a reroll); signed off with your git config
+series: base
+	@O="$(O)" V="$(V)" sh $(H)/series.sh
+
+## series-check  apply the series patch by patch to the base: checkpatch
+##            --strict and a CLIPPY=1 build after each, the last one equal
+##            to `make build`'s tree and built with sample and driver =y
+series-check: tree
+	@sh $(H)/series-check.sh
 
 ## bump       move base.lock to the newest 7.3.y served, once check passes on it
 bump:

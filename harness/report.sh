@@ -76,7 +76,7 @@ done
 awk -v ours="$OURS" -v rest="$RUN/dmesg.rest" -f "$REPO/harness/kcsan.awk" "$RUN/dmesg.txt"
 if [ "$(cat "$RUN/mode" 2>/dev/null)" = kcsan ]; then
 	# The detector ran, and it saw the Rust code: rustc's ThreadSanitizer
-	# instrumentation (patches/0007) in the kernel crate, the driver and
+	# instrumentation (patches/0018) in the kernel crate, the driver and
 	# the sample.
 	k=$(grep -c 'kcsan: selftest: [0-9]*/[0-9]* tests passed' "$RUN/dmesg.txt" || true)
 	[ "$k" = 1 ] && r=pass || r=fail

@@ -660,15 +660,22 @@ mod lifecycle {
         Ok(())
     }
 
-    /// What [`hw_state_accessors_are_race_free`] shares with its second thread.
+    /// What [`hw_state_accessors_are_race_free`] shares with its second thread. The counter
+    /// stays with the test, which releases it only once the thread is done with it.
     #[pin_data]
     struct Toggler {
-        counter: Counter,
+        event: *mut bindings::perf_event,
         stop: Atomic<bool>,
         stores: Atomic<u64>,
         #[pin]
         done: Completion,
     }
+
+    // SAFETY: `event` is only passed to `Event::from_raw`, whose accessors may be used from any
+    // thread; the rest is atomics and a completion.
+    unsafe impl Send for Toggler {}
+    // SAFETY: As for `Send`.
+    unsafe impl Sync for Toggler {}
 
     /// `Event::hw_state` and `Event::set_hw_state` are safe, and a driver may call them from
     /// `read`, which runs on another CPU of the scope while the event's CPU stops it: a second
@@ -682,7 +689,7 @@ mod lifecycle {
         let counter = Counter::open_with(reg.pmu_type(), 0, 0, |a| a.set_disabled(1))?;
         let t = Arc::pin_init(
             pin_init!(Toggler {
-                counter,
+                event: counter.0,
                 stop: Atomic::new(false),
                 stores: Atomic::new(0),
                 done <- Completion::new(),
@@ -697,8 +704,9 @@ mod lifecycle {
         // SAFETY: `system_dfl_wq` is a C global, set up at boot before any test and never freed.
         let dfl = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
         dfl.try_spawn(GFP_KERNEL, move || {
-            // SAFETY: The counter is open until `w` goes, and its PMU is a `kernel::perf` one.
-            let ev = unsafe { Event::from_raw(w.counter.0) };
+            // SAFETY: The test keeps the counter open until `done`, which is the last thing
+            // this thread does with it, and its PMU is a `kernel::perf` one.
+            let ev = unsafe { Event::from_raw(w.event) };
             // The atomic add between the stores keeps a compiler from merging them.
             while !w.stop.load(Relaxed) {
                 ev.set_hw_state(HwState::RUNNING);
@@ -708,14 +716,18 @@ mod lifecycle {
             }
             w.done.complete_all();
         })?;
-        // SAFETY: As above, for `t`.
-        let ev = unsafe { Event::from_raw(t.counter.0) };
+        // SAFETY: `counter` is open, and its PMU is a `kernel::perf` one.
+        let ev = unsafe { Event::from_raw(counter.0) };
         let (mut loads, mut running) = (0u64, 0u64);
         while loads < 200_000 || t.stores.load(Relaxed) < 2000 {
             let s = ev.hw_state();
             assert!(s == HwState::RUNNING || s == stopped);
             running += u64::from(s == HwState::RUNNING);
             loads += 1;
+            // Lets the worker run should it be on this CPU.
+            if loads % 50_000 == 0 {
+                fsleep(Delta::from_millis(1));
+            }
         }
         t.stop.store(true, Relaxed);
         t.done.wait_for_completion();
@@ -724,6 +736,7 @@ mod lifecycle {
             t.stores.load(Relaxed)
         );
         drop(t);
+        drop(counter);
         drop(reg);
         Ok(())
     }
