@@ -6,19 +6,8 @@
 set -eu
 . "$(dirname "$0")/env.sh"
 
-# The fragment of the flavour: pmu-rs.config, and for the other flavours
-# harness/$FLAVOUR.config (bench.config, kcsan.config) on top: it replaces
-# every symbol of the first that starts with one of its own (CONFIG_KASAN
-# also drops CONFIG_KASAN_INLINE).
-frag=$REPO/harness/pmu-rs.config
-top=$REPO/harness/$FLAVOUR.config
-if [ "$FLAVOUR" != test ]; then
-	[ -f "$top" ] || die "no Kconfig fragment $top for FLAVOUR=$FLAVOUR"
-	mkdir -p "$BUILD"
-	syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$top" | sort -u)
-	{ grep -v -F "$syms" "$frag"; cat "$top"; } > "$BUILD/.pmu-rs-fragment"
-	frag=$BUILD/.pmu-rs-fragment
-fi
+# The fragment of the flavour (flavour_fragment in env.sh).
+frag=$(flavour_fragment)
 stamp=$BUILD/.pmu-rs-config
 want=$( (cat "$frag" "$SRC/.pmu-rs-base"; echo "$FLAVOUR") | sha256sum | cut -d' ' -f1)
 if [ -f "$BUILD/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

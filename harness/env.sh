@@ -30,11 +30,14 @@ bench) LLVM_MAJOR=22 ;;
 *) LLVM_MAJOR=19 ;;
 esac
 
-# Kbuild variables for every make invocation on the tree.
-KMAKE="make -C $SRC O=$BUILD LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc \
+# Kbuild variables for every make invocation on a tree ($1) into $BUILD.
+kmake_for() {
+	echo "make -C $1 O=$BUILD LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc \
 RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt \
 CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$TOOLS/bin/bindgen \
 LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
+}
+KMAKE=$(kmake_for "$SRC")
 JOBS=${JOBS:-$(nproc)}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -77,3 +80,32 @@ series_check_overlay() {
 			print "series: " ent[i] " (under " pat[i] ") names no overlay file"; bad = 1 }
 		      exit bad }'
 }
+
+# The Kconfig fragment of the flavour: harness/pmu-rs.config, and for the
+# other flavours harness/$FLAVOUR.config on top, which replaces every symbol
+# of the first that starts with one of its own (CONFIG_KASAN also drops
+# CONFIG_KASAN_INLINE). Prints the path of the fragment.
+flavour_fragment() {
+	[ "$FLAVOUR" = test ] && { echo "$REPO/harness/pmu-rs.config"; return; }
+	top=$REPO/harness/$FLAVOUR.config
+	[ -f "$top" ] || die "no Kconfig fragment $top for FLAVOUR=$FLAVOUR"
+	mkdir -p "$BUILD"
+	syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$top" | sort -u)
+	{ grep -v -F "$syms" "$REPO/harness/pmu-rs.config"; cat "$top"; } > "$BUILD/.pmu-rs-fragment"
+	echo "$BUILD/.pmu-rs-fragment"
+}
+
+# checkpatch.pl --strict on a patch, run in tree $1, options $2, patch $3;
+# prints what it reports. The base is a tarball, not a git tree: checkpatch
+# cannot look up the commits that Fixes: tags name (UNKNOWN_COMMIT_ID), and
+# a Fixes: tag quotes the upstream subject as it is, spelling included.
+checkpatch_patch() {
+	(cd "$1" && scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
+		--ignore "UNKNOWN_COMMIT_ID$2" "$3") | awk '
+		BEGIN { RS = ""; ORS = "\n\n" }
+		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }
+		{ print }'
+}
+
+# The "== name" sections of `series`, in order.
+series_sections() { sed -n 's/^== //p' "$REPO/series"; }

@@ -29,16 +29,11 @@ for f in $c; do
 	if (cd "$SRC" && $cp -f "$f"); then echo "  OK    checkpatch $f"
 	else echo "  FAIL  checkpatch $f"; fail=1; fi
 done
-# The base is a tarball, not a git tree: checkpatch cannot look up the
-# commits that Fixes: tags name (UNKNOWN_COMMIT_ID), and a Fixes: tag
-# quotes the upstream subject as it is, spelling included. Everything
-# else in a patch is reported as for a file.
-# The files in patches/ carry no sign-off: `make series` adds the runner's.
+# Everything in a patch is reported as for a file (checkpatch_patch in
+# env.sh says what is not). The files in patches/ carry no sign-off:
+# `make series` adds the runner's.
 for p in $(series_patches); do
-	out=$(cd "$SRC" && $cp --ignore UNKNOWN_COMMIT_ID,MISSING_SIGN_OFF "$REPO/patches/$p" | awk '
-		BEGIN { RS = ""; ORS = "\n\n" }
-		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }
-		{ print }')
+	out=$(checkpatch_patch "$SRC" ,MISSING_SIGN_OFF "$REPO/patches/$p")
 	if [ -z "$out" ]; then echo "  OK    checkpatch patches/$p"
 	else printf '%s' "$out"; echo "  FAIL  checkpatch patches/$p"; fail=1; fi
 done

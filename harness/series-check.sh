@@ -49,20 +49,15 @@ am() {
 # The configuration: pmu-rs.config with series.config on top, merged again
 # after every patch that touches a Kconfig file (new symbols get their
 # fragment's value once they exist).
-mkdir -p "$BUILD"
-syms=$(grep -o 'CONFIG_[A-Z0-9_]*' "$REPO/harness/series.config" | sort -u)
-{ grep -v -F "$syms" "$REPO/harness/pmu-rs.config"; cat "$REPO/harness/series.config"; } > "$BUILD/.pmu-rs-fragment"
-KMAKE="make -C $tree O=$BUILD LLVM=-$LLVM_MAJOR RUSTC=/usr/bin/rustc \
-RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt \
-CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$TOOLS/bin/bindgen \
-LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
+frag=$(flavour_fragment)
+KMAKE=$(kmake_for "$tree")
 configure() {
 	if [ ! -f "$BUILD/.config" ]; then
 		(cd "$tree" && vng --kconfig O="$BUILD" LLVM=-$LLVM_MAJOR) > "$log" 2>&1 ||
 			{ tail -n 30 "$log" >&2; die "vng --kconfig failed"; }
 	fi
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" \
-		"$BUILD/.pmu-rs-fragment" > "$log" 2>&1
+		"$frag" > "$log" 2>&1
 	$KMAKE -s olddefconfig >> "$log" 2>&1
 }
 # Builds; prints the seconds it took. $1 names what is built, for the error.
@@ -74,18 +69,13 @@ build() {
 	fi
 	echo "$(($(date +%s) - t0))"
 }
-cp="$tree/scripts/checkpatch.pl --strict --quiet --no-summary --show-types --ignore UNKNOWN_COMMIT_ID"
 # One patch: apply, checkpatch, reconfigure if it touched Kconfig, build.
 check_patch() {
 	p=$1
 	subj=$(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' "$p" | head -1)
 	name="$section/$(basename "$p") (\"$subj\")"
 	am "$p" || { cat "$log" >&2; die "$name does not apply"; }
-	# A Fixes: tag quotes the upstream subject as it is, spelling included.
-	cpout=$(cd "$tree" && $cp "$p" | awk '
-		BEGIN { RS = ""; ORS = "\n\n" }
-		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }
-		{ print }')
+	cpout=$(checkpatch_patch "$tree" "" "$p")
 	[ -z "$cpout" ] || { printf '%s' "$cpout" >&2; die "$name: checkpatch --strict complains"; }
 	if git -C "$tree" diff --name-only HEAD~1 HEAD | grep -q 'Kconfig'; then
 		configure
@@ -100,7 +90,7 @@ patches_of() {
 	done
 }
 
-sections=$(sed -n 's/^== //p' "$REPO/series")
+sections=$(series_sections)
 main=$(echo "$sections" | head -1)
 others=$(echo "$sections" | tail -n +2)
 total=$(series_patches | wc -l)

@@ -53,7 +53,7 @@ export GIT_AUTHOR_DATE GIT_COMMITTER_DATE
 
 # Only the section directories are replaced, never $out itself (O=.).
 mkdir -p "$out"
-for d in $(sed -n 's/^== //p' "$REPO/series"); do rm -rf "${out:?}/$d"; done
+for d in $(series_sections); do rm -rf "${out:?}/$d"; done
 section=
 nr=0
 
