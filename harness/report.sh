@@ -14,28 +14,36 @@ SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|ke
 TAINT_OK=262144
 
 {
-# KUnit: suites are top-level KTAP subtests, cases their direct children.
-echo "KUnit (KTAP from the boot log)"
-sed -e 's/^\[[^]]*\] \{0,1\}//' "$RUN/kunit.log" | awk '
-	/^    # Subtest: / { suite = $3; pass = fail = skip = 0; next }
-	/^    (not )?ok [0-9]+ / {
-		name = $0; sub(/^    (not )?ok [0-9]+ /, "", name); sub(/ #.*/, "", name)
-		if ($0 ~ /# SKIP/) { skip++; print "R skip " suite "." name }
-		else if ($1 == "not") { fail++; print "R fail " suite "." name }
-		else pass++
-		next
-	}
-	/^(not )?ok [0-9]+ / {
-		name = $0; sub(/^(not )?ok [0-9]+ /, "", name); sub(/ #.*/, "", name)
-		if (pass + fail + skip == 0) {
-			# a suite that ran no case (failed init, or skipped whole)
-			if ($0 ~ /# SKIP/) skip = 1; else if ($1 == "not") fail = 1; else pass = 1
-		}
-		printf "S %-44s %5d %5d %5d\n", name, pass, fail, skip
-		tp += pass; tf += fail; ts += skip
-		pass = fail = skip = 0
-	}
-	END { printf "T %d %d %d\n", tp, tf, ts }'
+# KUnit: the kernel's own parser, tools/testing/kunit/kunit.py, on each KTAP
+# stream of the boot log (the built-in suites at boot, then one per module
+# loaded later, e.g. i915_pmu_rs); its JSON gives the suites' cases.
+echo "KUnit (kunit.py parse of the boot log)"
+rm -f "$RUN"/kunit.[0-9]*.ktap "$RUN"/kunit.[0-9]*.json
+awk -v d="$RUN/kunit" '/^(\[[^]]*\] )?KTAP version/ { n++ } n { print > (d "." n ".ktap") }' \
+	"$RUN/kunit.log" 2>/dev/null || true
+for k in "$RUN"/kunit.[0-9]*.ktap; do
+	[ -f "$k" ] || continue
+	j=${k%.ktap}.json
+	if ! python3 "$SRC/tools/testing/kunit/kunit.py" parse --json="$j" "$k" > "${k%.ktap}.txt" 2>&1 &&
+		! jq -e '[.. | objects | select(.status? == "FAIL" or .status? == "ERROR")] | length > 0' "$j" >/dev/null 2>&1; then
+		# kunit.py failed the stream, yet no case failed: a crash or a
+		# stream cut short. Its summary says which.
+		echo "C fail kunit: $(basename "$k"): kunit.py parse: $(grep -v '^\[[^]]*\] =*$' "${k%.ktap}.txt" | tail -n 1 | sed 's/^\[[^]]*\] //')"
+	fi
+	[ -s "$j" ] || continue
+	jq -r '
+		# kunit.py names a case or suite that the stream lacks "".
+		def named: if .name == "" then .name = "(missing)" else . end;
+		def leaves(p): (.test_cases[] | named | [p + .name, .status]),
+			(.sub_groups[] | leaves(p + .name + "."));
+		(.sub_groups[] | .name as $s | [leaves("")] as $l |
+			($l[] | select(.[1] != "PASS") |
+				"R " + (if .[1] == "SKIP" then "skip" else "fail" end) + " " + $s + "." + .[0]),
+			"S \($s) \([$l[] | select(.[1] == "PASS")] | length) \([$l[] | select(.[1] != "PASS" and .[1] != "SKIP")] | length) \([$l[] | select(.[1] == "SKIP")] | length)"),
+		# a suite that ran no case (failed init, or skipped whole)
+		(.test_cases[] | named | "S \(.name) " +
+			(if .status == "PASS" then "1 0 0" elif .status == "SKIP" then "0 0 1" else "0 1 0" end))' "$j"
+done | awk '{ print } /^S / { p += $3; f += $4; s += $5 } END { printf "T %d %d %d\n", p, f, s }'
 
 echo "harness self-test"
 awk '/^(not )?ok [0-9]+ / {
