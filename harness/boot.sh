@@ -10,7 +10,8 @@
 # a virtio-serial port that the broker below forwards (host_qmp in
 # harness/guest/lib.sh), so tests in the guest can hot-unplug and replug
 # the device.
-# TCG is the default; KVM=1 uses KVM. EXTRA_QEMU_OPTS adds QEMU options
+# KVM is used where the host has real KVM, TCG otherwise (below); KVM=0/1
+# forces it. EXTRA_QEMU_OPTS adds QEMU options
 # (the bench's second edu device), BOOT_APPEND kernel parameters (the
 # bench's tsc=reliable). Prints the guest's progress lines;
 # the whole console goes to $RUN/console.log.
@@ -35,9 +36,31 @@ ls -1d "$RUNS"/2* 2>/dev/null | head -n -10 | xargs -r rm -rf
 # reproduces it: flipping sched_schedstats while both vCPUs context-switch
 # oopsed a multi-threaded guest within its first 500 flips; single-threaded
 # it ran 3000 flips clean. `make bench` uses multi for its scaling measure.
+# The accelerator: KVM where the host has real KVM (kvm_intel or kvm_amd
+# loaded, the CPU's vmx or svm flag, /dev/kvm usable), TCG otherwise.
+# KVM=1 or KVM=0 forces it. Some cloud machines' /dev/kvm is PVM (kvm_pvm,
+# nested), which boots only guests built for it: an unmodified kernel hangs
+# after "Decompressing Linux", so PVM counts as no KVM.
+kvm=${KVM:-auto}
+if [ "$kvm" = auto ]; then
+	if [ -d /sys/module/kvm_pvm ]; then
+		kvm=0 why="/dev/kvm is PVM (kvm_pvm), which boots only PVM guests"
+	elif [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+		kvm=0 why="no kvm_intel or kvm_amd module"
+	elif ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+		kvm=0 why="no vmx or svm CPU flag"
+	elif [ ! -w /dev/kvm ]; then
+		kvm=0 why="/dev/kvm is not usable"
+	else
+		kvm=1 why="$(ls -d /sys/module/kvm_intel /sys/module/kvm_amd 2>/dev/null |
+			sed 's|.*/||' | head -n 1) and /dev/kvm"
+	fi
+else
+	why="KVM=$kvm"
+fi
 accel=--disable-kvm
 tcg="-accel tcg,thread=${TCG_THREAD:-single}"
-if [ "${KVM:-0}" = 1 ]; then
+if [ "$kvm" = 1 ]; then
 	[ -w /dev/kvm ] || die "KVM=1 but /dev/kvm is not usable"
 	accel=
 	tcg=
@@ -54,7 +77,7 @@ socat "UNIX-CONNECT:$RUN/host.sock,retry=600,interval=0.5" \
 broker_pid=$!
 trap 'kill $broker_pid 2>/dev/null || true' EXIT
 
-say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo TCG || echo KVM ), timeout ${timeout}s); console: $RUN/console.log"
+say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo "TCG, thread=${TCG_THREAD:-single}" || echo KVM): $why), timeout ${timeout}s; console: $RUN/console.log"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
 	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
