@@ -78,6 +78,7 @@ broker_pid=$!
 trap 'kill $broker_pid 2>/dev/null || true' EXIT
 
 say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo "TCG, thread=${TCG_THREAD:-single}" || echo KVM): $why), timeout ${timeout}s; console: $RUN/console.log"
+date +%s > "$RUN/boot.start"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
 	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
@@ -90,6 +91,7 @@ timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
 	--exec "sh $REPO/harness/guest/$guest $RUN $BUILD $*" < /dev/null 2>&1 |
 	tee "$RUN/console.log" | sed -u -n 's/^.*pmu-rs-guest: //p'
 set -e
+date +%s > "$RUN/boot.end"
 if [ ! -f "$RUN/guest.done" ]; then
 	echo "---- the guest did not finish; last 40 console lines ($RUN/console.log):" >&2
 	tail -n 40 "$RUN/console.log" >&2

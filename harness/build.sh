@@ -59,3 +59,4 @@ done)
 $KMAKE -s -j"$JOBS" TARGETS="$(cat "$REPO/harness/kselftests")" KDIR="$BUILD" \
 	kselftest-install > "$BUILD/.pmu-rs-kselftest.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/.pmu-rs-kselftest.log" >&2; die "kselftest build failed"; }
+phase_done build

@@ -39,4 +39,5 @@ while read -r line; do
 done < "$frag"
 [ "$bad" = 0 ] || die "Kconfig fragment did not stick (unmet dependencies?)"
 echo "$want" > "$stamp"
+phase_done config
 say "config: $(grep -c '=' "$BUILD/.config") symbols set, fragment verified"

@@ -14,4 +14,5 @@ if [ -n "$hits" ]; then
 	echo "$hits" >&2
 	die "Sphinx warnings in our pages"
 fi
+phase_done docs
 echo "  OK    htmldocs: $(echo "$ours" | wc -l) pages of ours without warnings ($(grep -c 'WARNING' "$log" || true) upstream warnings ignored)"

@@ -40,6 +40,16 @@ LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
 KMAKE=$(kmake_for "$SRC")
 JOBS=${JOBS:-$(nproc)}
 
+# Where the time goes: a host step ends with `phase_done NAME`, which
+# appends "NAME SECONDS" to a log that the next boot takes into its run
+# directory (harness/run.sh), for its report's timing table.
+PHASE_START=$(date +%s)
+phase_done() {
+	n=$1
+	[ "$FLAVOUR" = test ] || n="$n ($FLAVOUR)"
+	echo "$n $(($(date +%s) - PHASE_START))" >> "$CACHE/phases.host"
+}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf '\033[1;33mWARNING: %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[1;31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }

@@ -39,3 +39,4 @@ for p in $(series_patches); do
 done
 sh "$REPO/harness/kcsan-selftest.sh" || fail=1
 [ "$fail" = 0 ] || die "lint failed"
+phase_done lint

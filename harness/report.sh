@@ -118,6 +118,26 @@ if [ "$ours" = 0 ]; then
 else
 	echo "C fail kmemleak: $ours lines of ours in $leaks reports"
 fi
+
+# Where the time went: the host steps before the boot (phase_done in
+# env.sh), the guest's phases by its uptime (harness/guest/check.sh), the
+# boot as the host saw it, and this report.
+echo "timing"
+[ -f "$RUN/phases.host" ] && awk '{ s = $NF; sub(/ [0-9]+$/, ""); printf "P %d host: %s\n", s, $0 }' "$RUN/phases.host"
+if [ -f "$RUN/phases" ]; then
+	# KUnit's built-in suites run inside the boot: the first KTAP stream,
+	# from its version line to its last suite's result.
+	kunit=$(awk 'function t() { match($0, /[0-9]+\.[0-9]+/); return substr($0, RSTART, RLENGTH) }
+		/^\[ *[0-9.]+\] KTAP version/ && a == "" { a = t() }
+		/^\[ *[0-9.]+\] (not )?ok [0-9]+ / { b = t() }
+		END { if (a != "" && b != "") printf "%d", b - a + 0.5 }' \
+		"$RUN/kunit.1.ktap" 2>/dev/null || true)
+	awk -v kunit="$kunit" '{ t = $1; $1 = ""; printf "P %d guest:%s\n", t - prev + 0.5, $0; prev = t
+		if (NR == 1 && kunit != "") printf "P %d guest:   of which KUnit at boot\n", kunit }' "$RUN/phases"
+fi
+[ -f "$RUN/boot.start" ] && [ -f "$RUN/boot.end" ] &&
+	echo "P $(($(cat "$RUN/boot.end") - $(cat "$RUN/boot.start"))) boot, all of it (host clock)"
+echo "P $(($(date +%s) - PHASE_START)) report"
 } > "$RUN/report.raw"
 set +e
 awk -v run="$RUN" '
@@ -127,6 +147,7 @@ awk -v run="$RUN" '
 	/^C / { r = $2; sub(/^C [a-z]+ /, ""); printf "  %-6s %s\n", toupper(r), $0
 		if (r == "pass") p++; else if (r == "fail") f++; else if (r != "note") s++; next }
 	/^M / { sub(/^M /, ""); print "         | " $0; next }
+	/^P / { n = $2; sub(/^P [0-9-]+ /, ""); printf "  %6d s  %s\n", n, $0; next }
 	/^[a-zA-Z]/ { print "== " $0; if ($1 == "KUnit") printf "  %-46s %5s %5s %5s\n", "suite", "pass", "fail", "skip" }
 	END {
 		print "details: " run

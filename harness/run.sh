@@ -11,5 +11,8 @@ set -eu
 
 RUN=$RUNS/$(date +%Y%m%d-%H%M%S)-$$
 export RUN
+mkdir -p "$RUN"
+# The host steps since the last boot (phase_done in env.sh) are this run's.
+mv "$CACHE/phases.host" "$RUN/phases.host" 2>/dev/null || true
 sh "$REPO/harness/boot.sh" "$@"
 sh "$REPO/harness/report.sh" "$RUN"

@@ -13,4 +13,5 @@ if [ -n "$hits" ]; then
 	grep -B3 -A10 -F "$hits" "$log" >&2 || true
 	die "rustdoc warnings in our code: $(echo $hits)"
 fi
+phase_done rustdoc
 echo "  OK    rustdoc ($(grep -c '^ *--> ' "$log" || true) upstream warnings ignored)"

@@ -74,4 +74,5 @@ sort "$manifest" | comm -23 - "$manifest.new" | while read -r f; do
 	fi
 done
 mv "$manifest.new" "$manifest"
+phase_done tree
 say "tree: $USED_VERSION + $(echo "$patches" | grep -c . || true) patches + overlay ($(wc -l < "$manifest") files)"

@@ -7,11 +7,17 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
+# Where the time goes: "UPTIME NAME" at the end of each phase, for the
+# report's timing table; the first is the boot up to this script.
+phase() { echo "$(cut -d' ' -f1 /proc/uptime) $*" >> "$RUN/phases"; }
+: > "$RUN/phases"
+phase boot to this script
 mount_debugfs
 echo "${3:-check}" > "$RUN/mode"
 # The driver's KUnit suite runs when its module loads; load it before the
 # KUnit results are collected. It binds to the edu device.
 modprobe i915_pmu_rs || log "modprobe i915_pmu_rs failed"
+phase modprobe i915_pmu_rs, its KUnit suite
 dmesg > "$RUN/kunit.log"
 log "booted $(uname -r); KUnit ran at boot: $(grep -c '^\[[^]]*\]     ok \|^\[[^]]*\]     not ok ' "$RUN/kunit.log") test cases"
 
@@ -34,12 +40,16 @@ if [ "${3:-}" = only ]; then
 else
 	log "harness self-test: edu device and QMP hot-plug"
 	bash "$REPO/harness/guest/harness-selftest.sh" "$RUN" "$BUILD" > /tmp/harness.tap 2>&1
+	phase harness-selftest.sh
 	log "sample: rust_pmu with perf stat and rmmod"
 	bash "$REPO/harness/guest/sample-rust-pmu.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
+	phase sample-rust-pmu.sh
 	log "driver: i915_pmu_rs on edu with perf stat, unbind, rebind and rmmod"
 	bash "$REPO/harness/guest/i915-pmu-rs.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
+	phase i915-pmu-rs.sh
 	log "perf across unbind cycles, QMP surprise removal and failslab on probe"
 	bash "$REPO/harness/guest/perf-live.sh" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1
+	phase perf-live.sh
 	# perf_unbind skips, rather than fails, without an edu device bound to
 	# i915_pmu_rs: the tests above must leave one bound.
 	t=i915_pmu_rs_bound_for_the_kselftests
@@ -72,7 +82,15 @@ if [ "${3:-}" != kcsan ] && grep -q 'QEMU TCG CPU' /proc/cpuinfo; then
 	done
 fi
 # The kselftest runner reopens /dev/stdout: give it a pipe, not a file.
-(cd "$ksft" && ./run_kselftest.sh $timeout $sel) 2>&1 | cat > /tmp/kselftest.tap
+# Each program's end goes to the phases.
+phase kselftest setup
+(cd "$ksft" && ./run_kselftest.sh $timeout $sel) 2>&1 | awk -v ph="$RUN/phases" '
+	{ print; fflush() }
+	/^(not )?ok [0-9]+ selftests: / {
+		getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " ")
+		name = $0; sub(/^.*selftests: /, "", name); sub(/ # .*/, "", name)
+		print u[1] " kselftest " name >> ph; fflush(ph)
+	}' > /tmp/kselftest.tap
 cp /tmp/kselftest.tap "$RUN/kselftest.tap"
 grep '^\(not \)\?ok [0-9]* selftests:' "$RUN/kselftest.tap" | sed 's/^/pmu-rs-guest:   /'
 
@@ -86,6 +104,7 @@ else
 	echo "kmemleak unavailable" > "$RUN/kmemleak.txt"
 fi
 
+phase kmemleak scan
 dmesg > "$RUN/dmesg.txt"
 cat /proc/sys/kernel/tainted > "$RUN/tainted"
 touch "$RUN/guest.done"
