@@ -110,7 +110,9 @@ flavour_fragment() {
 # cannot look up the commits that Fixes: tags name (UNKNOWN_COMMIT_ID), and
 # a Fixes: tag quotes the upstream subject as it is, spelling included.
 checkpatch_patch() {
-	(cd "$1" && scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
+	# In a git tree checkpatch also runs scripts/spdxcheck.py, with the
+	# system's python3, /usr/bin/python3 (python3-ply, python3-git).
+	(cd "$1" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
 		--ignore "UNKNOWN_COMMIT_ID$2" "$3") | awk '
 		BEGIN { RS = ""; ORS = "\n\n" }
 		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }

@@ -21,13 +21,22 @@ FLAVOUR=series
 
 work=$CACHE/series/git
 tree=$CACHE/series/check
-out=$CACHE/series/out
+out=$CACHE/series/check-out	# not `make series`'s directory: see below
 log=$BUILD/.pmu-rs-series-check.log
 start=$(date +%s)
 
+# The series is signed off as whoever runs this; on a machine with no git
+# identity (a CI runner), as "series-check", in this check's own directory
+# only: nothing that `make series` writes.
+if ! git -C "$REPO" config user.email >/dev/null; then
+	export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=series-check \
+		GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=series-check
+fi
 mkdir -p "$CACHE/series"
-O=$out sh "$REPO/harness/series.sh" >/dev/null 2>"$CACHE/series/series.log" ||
+say "series-check: make series into $out"
+O=$out sh "$REPO/harness/series.sh" > "$CACHE/series/series.log" 2>&1 ||
 	{ cat "$CACHE/series/series.log" >&2; die "make series failed"; }
+cat "$CACHE/series/series.log" >&2
 
 # The scratch tree: a worktree of the series repository, reset to the base.
 # A reset touches only the files the last run changed.
@@ -72,10 +81,15 @@ build() {
 # One patch: apply, checkpatch, reconfigure if it touched Kconfig, build.
 check_patch() {
 	p=$1
-	subj=$(sed -n 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//p' "$p" | head -1)
+	# The subject, unfolded.
+	subj=$(awk '/^Subject: / { s = $0; sub(/^Subject: (\[PATCH[^]]*\] )?/, "", s)
+		while ((getline l) > 0 && l ~ /^[ \t]/) s = s l; print s; exit }' "$p")
 	name="$section/$(basename "$p") (\"$subj\")"
 	am "$p" || { cat "$log" >&2; die "$name does not apply"; }
-	cpout=$(checkpatch_patch "$tree" "" "$p")
+	# FILE_PATH_CHANGES ("does MAINTAINERS need updating?") on a patch
+	# that adds files: the MAINTAINERS patch comes last; that every added
+	# file has a maintainer is checked after it, below.
+	cpout=$(checkpatch_patch "$tree" ",FILE_PATH_CHANGES" "$p")
 	[ -z "$cpout" ] || { printf '%s' "$cpout" >&2; die "$name: checkpatch --strict complains"; }
 	if git -C "$tree" diff --name-only HEAD~1 HEAD | grep -q 'Kconfig'; then
 		configure
@@ -130,6 +144,20 @@ for f in $changed; do
 	cmp -s "$tree/$f" "$SRC/$f" || die "$f differs between the series and make build's tree ($SRC)"
 done
 say "series-check: after the last patch the tree is make build's ($(echo "$changed" | wc -l) files changed from the base)"
+
+# Every file the series adds has a MAINTAINERS entry besides THE REST.
+added=$(git -C "$tree" diff --name-only --diff-filter=A base HEAD)
+entries=
+for f in $added; do
+	who=$(cd "$tree" && scripts/get_maintainer.pl --no-git --no-git-fallback -f "$f" |
+		sed -n 's/.*(\(maintainer\|supporter\|odd fixer\):\(.*\))$/\2/p' |
+		grep -v '^THE REST$' | sort -u | paste -s -d, -)
+	[ -n "$who" ] || die "$f, added by the series, has no MAINTAINERS entry besides THE REST"
+	entries="$entries$who
+"
+done
+printf '%s' "$entries" | sort | uniq -c | awk '{ n = $1; $1 = ""; printf "  %d files:%s\n", n, $0 }' >&2
+say "series-check: the $(echo "$added" | wc -l) files the series adds have maintainers (scripts/get_maintainer.pl)"
 
 # Built in, as a kernel configured with them =y has them.
 configure
