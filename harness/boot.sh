@@ -13,7 +13,8 @@
 # KVM is used where the host has real KVM, TCG otherwise (below); KVM=0/1
 # forces it. EXTRA_QEMU_OPTS adds QEMU options
 # (the bench's second edu device), BOOT_APPEND kernel parameters (the
-# bench's tsc=reliable). Prints the guest's progress lines;
+# bench's tsc=reliable), GUEST a name for the progress lines when two
+# guests boot side by side (harness/run.sh). Prints the guest's progress lines;
 # the whole console goes to $RUN/console.log.
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -77,7 +78,7 @@ socat "UNIX-CONNECT:$RUN/host.sock,retry=600,interval=0.5" \
 broker_pid=$!
 trap 'kill $broker_pid 2>/dev/null || true' EXIT
 
-say "booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo "TCG, thread=${TCG_THREAD:-single}" || echo KVM): $why), timeout ${timeout}s; console: $RUN/console.log"
+say "${GUEST:+[$GUEST] }booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo "TCG, thread=${TCG_THREAD:-single}" || echo KVM): $why), timeout ${timeout}s; console: $RUN/console.log"
 date +%s > "$RUN/boot.start"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
@@ -89,11 +90,11 @@ timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
 -chardev socket,id=pmu_host,path=$RUN/host.sock,server=on,wait=off \
 -device virtserialport,chardev=pmu_host,name=pmu-rs.host ${EXTRA_QEMU_OPTS:-}" \
 	--exec "sh $REPO/harness/guest/$guest $RUN $BUILD $*" < /dev/null 2>&1 |
-	tee "$RUN/console.log" | sed -u -n 's/^.*pmu-rs-guest: //p'
+	tee "$RUN/console.log" | sed -u -n "s/^.*pmu-rs-guest: /${GUEST:+[$GUEST] }/p"
 set -e
 date +%s > "$RUN/boot.end"
 if [ ! -f "$RUN/guest.done" ]; then
-	echo "---- the guest did not finish; last 40 console lines ($RUN/console.log):" >&2
+	echo "---- ${GUEST:+[$GUEST] }the guest did not finish; last 40 console lines ($RUN/console.log):" >&2
 	tail -n 40 "$RUN/console.log" >&2
 	die "guest boot or run failed or timed out after ${timeout}s"
 fi

@@ -13,15 +13,24 @@ SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|ke
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
 TAINT_OK=262144
 
-{
+# What one guest left in its run directory $1, as report lines. $2 names the
+# guest when `make check` booted two (harness/run.sh): "a" ran KUnit and
+# the guest scripts, "b" the kselftests.
+guest_raw() {
+R=$1
+part=${2:-}
+on=${part:+ (guest $part)}
+at=${part:+ $part}
+mode=$(cat "$R/mode" 2>/dev/null || true)
 # KUnit: the kernel's own parser, tools/testing/kunit/kunit.py, on each KTAP
 # stream of the boot log (the built-in suites at boot, then one per module
 # loaded later, e.g. i915_pmu_rs); its JSON gives the suites' cases.
-echo "KUnit (kunit.py parse of the boot log)"
-rm -f "$RUN"/kunit.[0-9]*.ktap "$RUN"/kunit.[0-9]*.json
-awk -v d="$RUN/kunit" '/^(\[[^]]*\] )?KTAP version/ { n++ } n { print > (d "." n ".ktap") }' \
-	"$RUN/kunit.log" 2>/dev/null || true
-for k in "$RUN"/kunit.[0-9]*.ktap; do
+if [ "$part" != b ]; then
+echo "KUnit (kunit.py parse of the boot log)$on"
+rm -f "$R"/kunit.[0-9]*.ktap "$R"/kunit.[0-9]*.json
+awk -v d="$R/kunit" '/^(\[[^]]*\] )?KTAP version/ { n++ } n { print > (d "." n ".ktap") }' \
+	"$R/kunit.log" 2>/dev/null || true
+for k in "$R"/kunit.[0-9]*.ktap; do
 	[ -f "$k" ] || continue
 	j=${k%.ktap}.json
 	if ! python3 "$SRC/tools/testing/kunit/kunit.py" parse --json="$j" "$k" > "${k%.ktap}.txt" 2>&1 &&
@@ -44,15 +53,16 @@ for k in "$RUN"/kunit.[0-9]*.ktap; do
 		(.test_cases[] | named | "S \(.name) " +
 			(if .status == "PASS" then "1 0 0" elif .status == "SKIP" then "0 0 1" else "0 1 0" end))' "$j"
 done | awk '{ print } /^S / { p += $3; f += $4; s += $5 } END { printf "T %d %d %d\n", p, f, s }'
+fi
 
-echo "harness self-test"
+echo "harness self-test$on"
 awk '/^(not )?ok [0-9]+ / {
 	name = $0; sub(/^(not )?ok [0-9]+ /, "", name)
 	if ($0 ~ /# SKIP/) r = "skip"; else r = ($1 == "not") ? "fail" : "pass"
-	print "C " r " " name }' "$RUN/harness.tap" 2>/dev/null
+	print "C " r " " name }' "$R/harness.tap" 2>/dev/null
 
-echo "kselftests"
-awk '
+[ "$part" = a ] || echo "kselftests$on"
+[ "$part" = a ] || awk '
 	/^# (not )?ok [0-9]+ / {
 		name = $0; sub(/^# (not )?ok [0-9]+ /, "", name)
 		if ($0 ~ /# SKIP/) r = "skip"; else { r = ($2 == "not") ? "fail" : "pass"; if (r == "fail") nf++ }
@@ -68,34 +78,34 @@ awk '
 			if ($0 ~ /# SKIP/) r = "skip"; else r = ($1 == "not") ? "fail" : "pass"
 			print "C " r " " name " (program)"
 		}
-	}' "$RUN/kselftest.tap" 2>/dev/null
+	}' "$R/kselftest.tap" 2>/dev/null
 
-echo "splat check"
-if [ ! -s "$RUN/kunit.log" ] || ! grep -q 'KTAP version' "$RUN/kunit.log"; then
+echo "splat check$on"
+if [ "$part" != b ] && { [ ! -s "$R/kunit.log" ] || ! grep -q 'KTAP version' "$R/kunit.log"; }; then
 	echo "C fail kunit: no KTAP output in the boot log"
 fi
 # Our suites must have run: a suite that silently did not build or load fails.
-for suite in rust_perf i915_pmu_rs; do
-	grep -q "# Subtest: $suite\$" "$RUN/kunit.log" ||
+[ "$part" = b ] || for suite in rust_perf i915_pmu_rs; do
+	grep -q "# Subtest: $suite\$" "$R/kunit.log" ||
 		echo "C fail kunit: suite $suite did not run"
 done
 # KCSAN reports (`make kcsan`) are judged on their own, by whose code they
 # name (harness/kcsan.awk); the splat check sees the rest of the log.
-awk -v ours="$OURS" -v rest="$RUN/dmesg.rest" -f "$REPO/harness/kcsan.awk" "$RUN/dmesg.txt"
-if [ "$(cat "$RUN/mode" 2>/dev/null)" = kcsan ]; then
+awk -v ours="$OURS" -v rest="$R/dmesg.rest" -f "$REPO/harness/kcsan.awk" "$R/dmesg.txt"
+if [ "$mode" = kcsan ]; then
 	# The detector ran, and it saw the Rust code: rustc's ThreadSanitizer
 	# instrumentation (patches/0018) in the kernel crate, the driver and
 	# the sample.
-	k=$(grep -c 'kcsan: selftest: [0-9]*/[0-9]* tests passed' "$RUN/dmesg.txt" || true)
+	k=$(grep -c 'kcsan: selftest: [0-9]*/[0-9]* tests passed' "$R/dmesg.txt" || true)
 	[ "$k" = 1 ] && r=pass || r=fail
-	echo "C $r kcsan: enabled, $(grep -o 'selftest: [0-9]*/[0-9]* tests passed' "$RUN/dmesg.txt" || echo 'no selftest result')"
+	echo "C $r kcsan: enabled, $(grep -o 'selftest: [0-9]*/[0-9]* tests passed' "$R/dmesg.txt" || echo 'no selftest result')"
 	for o in rust/kernel.o drivers/gpu/drm/i915/pmu_rs/i915_pmu_rs.ko samples/rust/rust_pmu.ko; do
 		c=$(nm -u "$BUILD/$o" 2>/dev/null | grep -c ' __tsan_\(read\|write\)' || true)
 		[ "$c" -gt 0 ] && r=pass || r=fail
 		echo "C $r kcsan: $o instrumented ($c kinds of __tsan_read/write call)"
 	done
 fi
-splats=$(grep -E "$SPLAT" "$RUN/dmesg.rest" || true)
+splats=$(grep -E "$SPLAT" "$R/dmesg.rest" || true)
 if [ -z "$splats" ]; then
 	echo "C pass dmesg: no BUG/WARNING/KASAN/lockdep/Oops"
 else
@@ -103,40 +113,65 @@ else
 	# The first report as the kernel printed it: its headline, what it
 	# found and the call trace (KASAN names the allocating and freeing
 	# stacks further down; dmesg.txt has it all).
-	grep -E -m 1 -A 29 "$SPLAT" "$RUN/dmesg.rest" | sed 's/^/M /'
+	grep -E -m 1 -A 29 "$SPLAT" "$R/dmesg.rest" | sed 's/^/M /'
 fi
-taint=$(cat "$RUN/tainted")
+taint=$(cat "$R/tainted")
 if [ $((taint & ~TAINT_OK)) = 0 ]; then
 	echo "C pass taint: $taint (only TAINT_TEST allowed)"
 else
 	echo "C fail taint: $taint (only TAINT_TEST=$TAINT_OK allowed)"
 fi
-leaks=$(grep -c 'unreferenced object' "$RUN/kmemleak.txt" || true)
-ours=$(grep -cE "$OURS" "$RUN/kmemleak.txt" || true)
+leaks=$(grep -c 'unreferenced object' "$R/kmemleak.txt" || true)
+ours=$(grep -cE "$OURS" "$R/kmemleak.txt" || true)
 if [ "$ours" = 0 ]; then
 	echo "C pass kmemleak: nothing of ours ($leaks reports in all)"
 else
 	echo "C fail kmemleak: $ours lines of ours in $leaks reports"
 fi
 
-# Where the time went: the host steps before the boot (phase_done in
-# env.sh), the guest's phases by its uptime (harness/guest/check.sh), the
-# boot as the host saw it, and this report.
-echo "timing"
-[ -f "$RUN/phases.host" ] && awk '{ s = $NF; sub(/ [0-9]+$/, ""); printf "P %d host: %s\n", s, $0 }' "$RUN/phases.host"
-if [ -f "$RUN/phases" ]; then
+return 0
+}
+
+# The guest's phases by its uptime (harness/guest/check.sh), and its boot as
+# the host saw it.
+guest_timing() {
+R=$1
+at=${2:+ $2}
+if [ -f "$R/phases" ]; then
 	# KUnit's built-in suites run inside the boot: the first KTAP stream,
 	# from its version line to its last suite's result.
 	kunit=$(awk 'function t() { match($0, /[0-9]+\.[0-9]+/); return substr($0, RSTART, RLENGTH) }
 		/^\[ *[0-9.]+\] KTAP version/ && a == "" { a = t() }
 		/^\[ *[0-9.]+\] (not )?ok [0-9]+ / { b = t() }
 		END { if (a != "" && b != "") printf "%d", b - a + 0.5 }' \
-		"$RUN/kunit.1.ktap" 2>/dev/null || true)
-	awk -v kunit="$kunit" '{ t = $1; $1 = ""; printf "P %d guest:%s\n", t - prev + 0.5, $0; prev = t
-		if (NR == 1 && kunit != "") printf "P %d guest:   of which KUnit at boot\n", kunit }' "$RUN/phases"
+		"$R/kunit.1.ktap" 2>/dev/null || true)
+	awk -v kunit="$kunit" -v at="$at" '{ t = $1; $1 = ""; printf "P %d guest%s:%s\n", t - prev + 0.5, at, $0; prev = t
+		if (NR == 1 && kunit != "") printf "P %d guest%s:   of which KUnit at boot\n", kunit, at }' "$R/phases"
 fi
-[ -f "$RUN/boot.start" ] && [ -f "$RUN/boot.end" ] &&
-	echo "P $(($(cat "$RUN/boot.end") - $(cat "$RUN/boot.start"))) boot, all of it (host clock)"
+[ -f "$R/boot.start" ] && [ -f "$R/boot.end" ] &&
+	echo "P $(($(cat "$R/boot.end") - $(cat "$R/boot.start"))) boot$at, all of it (host clock)"
+return 0
+}
+
+{
+if [ -d "$RUN/a" ]; then
+	guest_raw "$RUN/a" a
+	guest_raw "$RUN/b" b
+else
+	guest_raw "$RUN"
+fi
+# Where the time went: the host steps before the boot (phase_done in
+# env.sh), each guest's phases, and this report.
+echo "timing"
+[ -f "$RUN/phases.host" ] && awk '{ s = $NF; sub(/ [0-9]+$/, ""); printf "P %d host: %s\n", s, $0 }' "$RUN/phases.host"
+if [ -d "$RUN/a" ]; then
+	guest_timing "$RUN/a" a
+	guest_timing "$RUN/b" b
+	[ -f "$RUN/boot.start" ] && [ -f "$RUN/boot.end" ] &&
+		echo "P $(($(cat "$RUN/boot.end") - $(cat "$RUN/boot.start"))) both guests, side by side (host clock)"
+else
+	guest_timing "$RUN"
+fi
 echo "P $(($(date +%s) - PHASE_START)) report"
 } > "$RUN/report.raw"
 set +e
