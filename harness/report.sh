@@ -94,7 +94,7 @@ done
 awk -v ours="$OURS" -v rest="$R/dmesg.rest" -f "$REPO/harness/kcsan.awk" "$R/dmesg.txt"
 if [ "$mode" = kcsan ]; then
 	# The detector ran, and it saw the Rust code: rustc's ThreadSanitizer
-	# instrumentation (patches/0018) in the kernel crate, the driver and
+	# instrumentation (patches/0017) in the kernel crate, the driver and
 	# the sample.
 	k=$(grep -c 'kcsan: selftest: [0-9]*/[0-9]* tests passed' "$R/dmesg.txt" || true)
 	[ "$k" = 1 ] && r=pass || r=fail
