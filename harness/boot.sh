@@ -69,7 +69,10 @@ fi
 timeout=${BOOT_TIMEOUT:-1800}
 # KASAN reports only its first finding per boot unless told otherwise; the
 # kselftest cases that check the kernel log after themselves need all.
-append="no5lvl kasan_multi_shot ${BOOT_APPEND:-}"
+# log_buf_len: a ring buffer that holds the whole run (make stress wrapped
+# the default 256 KiB), so that dmesg.txt starts at the boot (the report
+# checks).
+append="no5lvl kasan_multi_shot log_buf_len=32M ${BOOT_APPEND:-}"
 
 # QMP broker: the guest's virtio-serial port `pmu-rs.host` is a socket
 # here; each line it sends is a QMP command for QEMU, answered on one line.

@@ -38,5 +38,6 @@ for p in $(series_patches); do
 	else printf '%s' "$out"; echo "  FAIL  checkpatch patches/$p"; fail=1; fi
 done
 sh "$REPO/harness/kcsan-selftest.sh" || fail=1
+sh "$REPO/harness/report-selftest.sh" || fail=1
 [ "$fail" = 0 ] || die "lint failed"
 phase_done lint

@@ -9,7 +9,7 @@ set -eu
 RUN=${1:-$RUNS/latest}
 
 # Kernel messages that fail the run.
-SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector'
+SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector|rcu: INFO:|detected expedited stalls|soft lockup|hard LOCKUP|list_(add|del) corruption|kmemleak: Kernel memory leak detector disabled|DMA-API: |ODEBUG: '
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
 TAINT_OK=262144
 
@@ -121,9 +121,22 @@ if [ $((taint & ~TAINT_OK)) = 0 ]; then
 else
 	echo "C fail taint: $taint (only TAINT_TEST=$TAINT_OK allowed)"
 fi
-leaks=$(grep -c 'unreferenced object' "$R/kmemleak.txt" || true)
-ours=$(grep -cE "$OURS" "$R/kmemleak.txt" || true)
-if [ "$ours" = 0 ]; then
+# The log must start at the boot: a ring buffer that wrapped (log_buf_len,
+# harness/boot.sh) hid what came first.
+grep -q '^\[ *0\.000000\] Linux version' "$R/dmesg.txt" 2>/dev/null ||
+	echo "C fail dmesg: the log does not start at the boot (the ring buffer wrapped?)"
+# Every kselftest target that the guest ran has a result.
+if [ -f "$R/kselftest.expected" ]; then
+	for t in $(cat "$R/kselftest.expected"); do
+		grep -q "^\(not \)\{0,1\}ok [0-9]* selftests: $t: " "$R/kselftest.tap" 2>/dev/null ||
+			echo "C fail kselftests: $t ran and gave no result"
+	done
+fi
+leaks=$(grep -c 'unreferenced object' "$R/kmemleak.txt" 2>/dev/null || true)
+ours=$(grep -cE "$OURS" "$R/kmemleak.txt" 2>/dev/null || true)
+if [ ! -f "$R/kmemleak.done" ]; then
+	echo "C fail kmemleak: no scan ($(head -n 1 "$R/kmemleak.txt" 2>/dev/null || echo 'no kmemleak.txt'))"
+elif [ "$ours" = 0 ]; then
 	echo "C pass kmemleak: nothing of ours ($leaks reports in all)"
 else
 	echo "C fail kmemleak: $ours lines of ours in $leaks reports"

@@ -1,0 +1,114 @@
+#!/bin/sh
+# Self-test of the verdict (harness/report.sh), run by `make lint`: a clean
+# synthetic run directory passes, and each kind of trouble a run can hide
+# fails it with a message that says what. Seconds, on the host.
+set -eu
+. "$(dirname "$0")/env.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pmu-rs-report.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# A clean run: two KTAP streams (the built-in suites, then the driver's at
+# modprobe), a harness case, both kselftest targets, a clean log, taint
+# only TAINT_TEST and a kmemleak scan that found nothing.
+base=$tmp/base
+mkdir -p "$base"
+echo check > "$base/mode"
+cat > "$base/kunit.log" <<'LOG'
+[    0.000000] Linux version 7.3.4 (root@vm) #1 SMP PREEMPT_DYNAMIC
+[    1.000000] KTAP version 1
+[    1.000001] 1..1
+[    1.000002]     KTAP version 1
+[    1.000003]     # Subtest: rust_perf
+[    1.000004]     # module: kernel
+[    1.000005]     1..2
+[    1.000006]     ok 1 registration_works
+[    1.000007]     ok 2 unregistration_folds_final_counts
+[    1.000008] # rust_perf: pass:2 fail:0 skip:0 total:2
+[    1.000009] # Totals: pass:2 fail:0 skip:0 total:2
+[    1.000010] ok 1 rust_perf
+[    2.000000] KTAP version 1
+[    2.000001] 1..1
+[    2.000002]     KTAP version 1
+[    2.000003]     # Subtest: i915_pmu_rs
+[    2.000004]     # module: i915_pmu_rs
+[    2.000005]     1..1
+[    2.000006]     ok 1 config_encoding
+[    2.000007] # i915_pmu_rs: pass:1 fail:0 skip:0 total:1
+[    2.000008] # Totals: pass:1 fail:0 skip:0 total:1
+[    2.000009] ok 1 i915_pmu_rs
+LOG
+cp "$base/kunit.log" "$base/dmesg.txt"
+echo '[    3.000000] i915_pmu_rs 0000:01:00.0: PMU i915rs_0000_01_00.0 registered, type 11' >> "$base/dmesg.txt"
+echo 'ok 1 perf_stat_counts_work' > "$base/harness.tap"
+cat > "$base/kselftest.tap" <<'TAP'
+TAP version 13
+1..2
+# selftests: perf_events: mmap
+# TAP version 13
+# 1..1
+# ok 1 perf_mmap.ring
+ok 1 selftests: perf_events: mmap
+# selftests: perf_unbind: perf_unbind
+# TAP version 13
+# 1..1
+# ok 1 unbind.final_counts
+ok 2 selftests: perf_unbind: perf_unbind
+TAP
+printf 'perf_events\nperf_unbind\n' > "$base/kselftest.expected"
+echo 262144 > "$base/tainted"
+: > "$base/kmemleak.txt"
+touch "$base/kmemleak.done"
+
+fail=0
+n=0
+# case NAME EXPECTED-MESSAGE COMMAND: run COMMAND in a copy of the clean
+# run ($d), then the report must fail and say EXPECTED-MESSAGE.
+case_() {
+	name=$1 want=$2
+	shift 2
+	d=$tmp/$n
+	n=$((n + 1))
+	cp -a "$base" "$d"
+	(cd "$d" && eval "$*")
+	if sh "$REPO/harness/report.sh" "$d" > "$d.out" 2>&1; then
+		echo "  FAIL  report self-test: $name: the report passed"; fail=1
+	elif ! grep -q -F -- "$want" "$d.out"; then
+		echo "  FAIL  report self-test: $name: no \"$want\" in the report:"
+		sed 's/^/        /' "$d.out"; fail=1
+	fi
+}
+
+if ! sh "$REPO/harness/report.sh" "$base" > "$tmp/base.out" 2>&1; then
+	echo "  FAIL  report self-test: the clean run fails:"; sed 's/^/        /' "$tmp/base.out"; fail=1
+fi
+case_ "a WARNING" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] WARNING: kernel/events/core.c:13100 at perf_pmu_unregister+0x1/0x2' >> dmesg.txt"
+case_ "an expedited RCU stall" "FAIL   dmesg" \
+	"echo '[    4.000000] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-.... }' >> dmesg.txt"
+case_ "a hung task" "FAIL   dmesg" \
+	"echo '[  125.000000] INFO: task kworker/0:1:35 blocked for more than 120 seconds.' >> dmesg.txt"
+case_ "a corrupted list" "FAIL   dmesg" \
+	"echo '[    4.000000] list_del corruption. prev->next should be ffff888004a1c0b8' >> dmesg.txt"
+case_ "a wrapped ring buffer" "the log does not start at the boot" \
+	"sed -i '/Linux version/d' dmesg.txt"
+case_ "kmemleak unavailable" "FAIL   kmemleak: no scan (kmemleak unavailable)" \
+	"echo 'kmemleak unavailable' > kmemleak.txt; rm kmemleak.done"
+case_ "a kmemleak scan that did not finish" "FAIL   kmemleak: no scan" \
+	"rm kmemleak.done"
+case_ "a leak of ours" "FAIL   kmemleak: 1 lines of ours" \
+	"printf 'unreferenced object 0xffff888004a1c000 (size 64):\n  [<ffffffffc0001234>] i915_pmu_rs_probe+0x34/0x200 [i915_pmu_rs]\n' > kmemleak.txt"
+case_ "a KUnit case that failed" "FAIL   rust_perf.unregistration_folds_final_counts" \
+	"sed -i 's/    ok 2 unregistration/    not ok 2 unregistration/' kunit.log"
+case_ "a KTAP stream cut short" "FAIL   rust_perf.(missing)" \
+	"sed -i '/ok 2 unregistration/,\$d' kunit.log"
+case_ "a suite that did not run" "suite i915_pmu_rs did not run" \
+	"sed -i '/^\[    2\./d' kunit.log"
+case_ "a guest script that died" "FAIL   perf-live.sh exited with status 1" \
+	"echo 'not ok 0 perf-live.sh exited with status 1' >> harness.tap"
+case_ "a kselftest target with no result" "perf_unbind ran and gave no result" \
+	"sed -i '/perf_unbind/d' kselftest.tap"
+case_ "a taint" "FAIL   taint: 262656" \
+	"echo 262656 > tainted"
+[ "$fail" = 0 ] && echo "  OK    report self-test ($n ways for a run to fail, and a clean run)"
+exit "$fail"
