@@ -15,7 +15,8 @@ TAINT_OK=262144
 
 # What one guest left in its run directory $1, as report lines. $2 names the
 # guest when `make check` booted two (harness/run.sh): "a" ran KUnit and
-# the guest scripts, "b" the kselftests.
+# the harness, sample and driver scripts, "b" perf-live.sh and the
+# kselftests.
 guest_raw() {
 R=$1
 part=${2:-}
@@ -145,6 +146,13 @@ fi
 return 0
 }
 
+# The seconds between $1/boot.start and $1/boot.end (harness/boot.sh,
+# harness/run.sh), as a timing line named $2.
+host_span() {
+	[ -f "$1/boot.start" ] && [ -f "$1/boot.end" ] || return 0
+	echo "P $(($(cat "$1/boot.end") - $(cat "$1/boot.start"))) $2 (host clock)"
+}
+
 # The guest's phases by its uptime (harness/guest/check.sh), and its boot as
 # the host saw it.
 guest_timing() {
@@ -161,9 +169,7 @@ if [ -f "$R/phases" ]; then
 	awk -v kunit="$kunit" -v at="$at" '{ t = $1; $1 = ""; printf "P %d guest%s:%s\n", t - prev + 0.5, at, $0; prev = t
 		if (NR == 1 && kunit != "") printf "P %d guest%s:   of which KUnit at boot\n", kunit, at }' "$R/phases"
 fi
-[ -f "$R/boot.start" ] && [ -f "$R/boot.end" ] &&
-	echo "P $(($(cat "$R/boot.end") - $(cat "$R/boot.start"))) boot$at, all of it (host clock)"
-return 0
+host_span "$R" "boot$at, all of it"
 }
 
 {
@@ -180,8 +186,7 @@ echo "timing"
 if [ -d "$RUN/a" ]; then
 	guest_timing "$RUN/a" a
 	guest_timing "$RUN/b" b
-	[ -f "$RUN/boot.start" ] && [ -f "$RUN/boot.end" ] &&
-		echo "P $(($(cat "$RUN/boot.end") - $(cat "$RUN/boot.start"))) both guests, side by side (host clock)"
+	host_span "$RUN" "both guests, side by side"
 else
 	guest_timing "$RUN"
 fi

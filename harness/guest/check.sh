@@ -7,9 +7,9 @@
 #
 #   check.sh RUN BUILD [check [a|b] | stress | kcsan | only TARGET[:TEST]]
 #
-# `make check` boots two guests (harness/run.sh): part a runs the KUnit
-# suites and the harness, sample and driver scripts, part b perf-live.sh
-# and the kselftests; about the same time each.
+# When `make check` boots two guests (GUESTS=2, harness/run.sh), part a
+# runs the KUnit suites and the harness, sample and driver scripts, part b
+# perf-live.sh and the kselftests.
 set -u
 . "$(dirname "$0")/lib.sh"
 
