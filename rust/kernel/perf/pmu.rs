@@ -774,6 +774,21 @@ impl<T: Operations> Registration<T> {
     pub(super) fn pmu_ref(&self) -> PmuRef {
         PmuRef(self.pmu.clone())
     }
+
+    /// The parent of the PMU's device, under which its sysfs directory is; NULL without one.
+    pub(super) fn dev_parent(&self) -> *mut bindings::device {
+        // SAFETY: The PMU is registered (type invariant): `perf_pmu_register()` set `dev` under
+        // `pmus_lock` before returning (or left it NULL before the PMU bus is up, whose initcall
+        // then sets it before any KUnit test runs), and only `perf_pmu_unregister()` frees it.
+        let dev = unsafe { (*self.pmu.pmu.get()).dev };
+        // `PMU_NULL_DEV`, for a PMU without sysfs presence, is never set here: ours have names.
+        if dev.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: `dev` is perf core's live, added device of the PMU (see above); `parent` is
+        // set before `device_add()` and not changed afterwards.
+        unsafe { (*dev).parent }
+    }
 }
 
 impl<T: Operations> Drop for Registration<T> {
