@@ -8,8 +8,6 @@ set -eu
 . "$(dirname "$0")/env.sh"
 RUN=${1:-$RUNS/latest}
 
-# Kernel messages that fail the run.
-SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector|rcu: INFO:|detected expedited stalls|soft lockup|hard LOCKUP|list_(add|del) corruption|kmemleak: Kernel memory leak detector disabled|DMA-API: |ODEBUG: '
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
 TAINT_OK=262144
 
@@ -67,8 +65,16 @@ awk '/^(not )?ok [0-9]+ / {
 	/^# (not )?ok [0-9]+ / {
 		name = $0; sub(/^# (not )?ok [0-9]+ /, "", name)
 		if ($0 ~ /# SKIP/) r = "skip"; else { r = ($2 == "not") ? "fail" : "pass"; if (r == "fail") nf++ }
+		why = ""
+		# The test guest has all that perf_unbind needs (root, the driver
+		# bound, BPF): a case of it that skips lost its setup, to an
+		# earlier case that broke the device, say.
+		if (r == "skip" && prog == "perf_unbind: perf_unbind") {
+			why = $0; sub(/^.*# SKIP */, "", why); why = " (skipped in the test guest: " why ")"
+			r = "fail"; nf++
+		}
 		sub(/ # .*/, "", name)
-		print "C " r " " prog ": " name; n++
+		print "C " r " " prog ": " name why; n++
 		next
 	}
 	/^# selftests: / { prog = $3 " " $4; n = nf = 0; next }
