@@ -2,7 +2,8 @@
 # Smoke test of drivers/gpu/drm/i915/pmu_rs with the real perf tool: the
 # driver binds to edu, perf lists every event, `perf stat` counts the work
 # submitted to the engines and nothing when idle, the device is unbound
-# while perf runs, rebound, and the module removed while perf runs.
+# while perf runs, rebound, and the module removed while perf runs; a full
+# queue refuses more work with EBUSY and takes it again once drained.
 # (The full user-visible suite is the perf_unbind kselftest.) Prints KTAP.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
@@ -11,7 +12,7 @@ EVENTS="rcs0-busy rcs0-wait rcs0-sema bcs0-busy bcs0-wait bcs0-sema actual-frequ
 requested-frequency interrupts rc6-residency software-gt-awake-time"
 
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 11
 
 i915rs_setup
 
@@ -157,5 +158,32 @@ if modprobe i915_pmu_rs && wait_for "[ -d $sysfs ]" 30; then
 	ktap_test_pass "modprobe_again_same_pmu ($pmu)"
 else
 	ktap_test_fail "modprobe_again_same_pmu"
+fi
+
+# 11. An engine queues at most 64 jobs: behind four long rcs0 jobs (about
+#     4 s), bcs0 jobs that wait for them (a semaphore) pile up, the 65th is
+#     refused with EBUSY and changes nothing, and once the queues drain the
+#     engine takes work again. The shell's own echo submits them, a few ms
+#     for all 70: a process each would let the rcs0 jobs end first.
+ok=0 busy=0 other=
+: > /tmp/i915rs-queue.err
+if [ -w "$dbg/submit" ]; then
+	for i in 1 2 3 4; do echo "rcs0 10000" > "$dbg/submit"; done
+	for i in $(seq 70); do
+		if { echo "bcs0 1 after rcs0" > "$dbg/submit"; } 2>> /tmp/i915rs-queue.err; then
+			ok=$((ok + 1))
+		fi
+	done
+	busy=$(grep -c "Device or resource busy" /tmp/i915rs-queue.err)
+	other=$(grep -v "Device or resource busy" /tmp/i915rs-queue.err | head -n 1)
+fi
+queued=$(engine_field bcs0 submitted)
+wait_idle 300
+if [ "$ok" = 64 ] && [ "$busy" = 6 ] && [ -z "$other" ] && [ "$queued" = 64 ] &&
+   echo "bcs0 1" > "$dbg/submit" && wait_idle 60 && [ "$(engine_field bcs0 submitted)" = 65 ]; then
+	ktap_test_pass "full_queue_ebusy_then_takes_work_again"
+else
+	ktap_print_msg "accepted $ok, EBUSY $busy, other error '$other', bcs0 submitted $queued; $(cat "$dbg/engines" 2>&1)"
+	ktap_test_fail "full_queue_ebusy_then_takes_work_again"
 fi
 ktap_finished
