@@ -7,7 +7,7 @@ H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
 	stress kcsan bench kselftest report series series-check bump fmt clean \
-	distclean help
+	distclean help mutants check-start
 
 all: help
 
@@ -46,8 +46,12 @@ docs: tree
 	@sh $(H)/docs.sh
 
 ## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
-check: lint build rustdoc docs
+check: check-start lint build rustdoc docs
 	@sh $(H)/run.sh check.sh
+
+# The timing table of a check lists this check's host steps only.
+check-start:
+	@rm -f "$${PMU_RS_CACHE:-$$HOME/.cache/pmu-rs}/phases.host"
 
 ## stress     like check's boot, with the full counts: 1000 unbind/rebind
 ##            cycles, 100 QMP hot-unplugs, 150 failslab probes, ...
@@ -69,6 +73,12 @@ kcsan:
 bench:
 	@FLAVOUR=bench $(MAKE) --no-print-directory build
 	@FLAVOUR=bench sh $(H)/bench.sh
+
+## mutants    every deliberate bug of harness/mutants/ must fail the test it
+##            names: one incremental build and boot each, on a scratch copy of
+##            the test tree (M=name for one); not part of check
+mutants: build
+	@sh $(H)/mutants.sh
 
 ## report     print the table of the last check run again
 report:

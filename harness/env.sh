@@ -9,11 +9,14 @@ FLAVOUR=${FLAVOUR:-test}		# kernel flavour, one build dir each
 BUILD=$CACHE/build/$FLAVOUR
 TOOLS=$CACHE/tools
 VENV=$CACHE/venv
-RUNS=$CACHE/runs
+RUNS=${PMU_RS_RUNS:-$CACHE/runs}	# run directories of the boots
 
 # What in a kernel log (a KCSAN report's stacks, a kmemleak backtrace) names
 # pmu-rs code: its modules, the kernel crate's perf module, the kselftest.
 OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
+
+# Kernel messages that fail a run (harness/report.sh, harness/mutants.sh).
+SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector|rcu: INFO:|detected expedited stalls|soft lockup|hard LOCKUP|list_(add|del) corruption|kmemleak: Kernel memory leak detector disabled|DMA-API: |ODEBUG: '
 
 # The overlay: repository directories that hold files at their kernel paths.
 OVERLAY_DIRS="Documentation drivers include kernel rust samples tools"
@@ -43,11 +46,12 @@ JOBS=${JOBS:-$(nproc)}
 # Where the time goes: a host step ends with `phase_done NAME`, which
 # appends "NAME SECONDS" to a log that the next boot takes into its run
 # directory (harness/run.sh), for its report's timing table.
+PHASES=${PMU_RS_PHASES:-$CACHE/phases.host}
 PHASE_START=$(date +%s)
 phase_done() {
 	n=$1
 	[ "$FLAVOUR" = test ] || n="$n ($FLAVOUR)"
-	echo "$n $(($(date +%s) - PHASE_START))" >> "$CACHE/phases.host"
+	echo "$n $(($(date +%s) - PHASE_START))" >> "$PHASES"
 }
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

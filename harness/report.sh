@@ -85,7 +85,7 @@ awk '/^(not )?ok [0-9]+ / {
 			if ($0 ~ /# SKIP/) r = "skip"; else r = ($1 == "not") ? "fail" : "pass"
 			print "C " r " " name " (program)"
 		}
-	}' "$R/kselftest.tap" 2>/dev/null
+	}' "$R/kselftest.tap" 2>/dev/null || true  # none in make mutants' kunit and script runs
 
 echo "splat check$on"
 if [ "$part" != b ] && { [ ! -s "$R/kunit.log" ] || ! grep -q 'KTAP version' "$R/kunit.log"; }; then

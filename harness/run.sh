@@ -24,7 +24,7 @@ RUN=$RUNS/$(date +%Y%m%d-%H%M%S)-$$
 export RUN
 mkdir -p "$RUN"
 # The host steps since the last boot (phase_done in env.sh) are this run's.
-mv "$CACHE/phases.host" "$RUN/phases.host" 2>/dev/null || true
+mv "$PHASES" "$RUN/phases.host" 2>/dev/null || true
 guests=${GUESTS:-$([ "$(nproc)" -ge 4 ] && echo 2 || echo 1)}
 if [ "$*" != check.sh ] || [ "$guests" = 1 ]; then
 	sh "$REPO/harness/boot.sh" "$@"

@@ -5,7 +5,11 @@
 # the KUnit KTAP), harness.tap, kselftest.tap, kmemleak.txt, dmesg.txt and
 # tainted.
 #
-#   check.sh RUN BUILD [check [a|b] | stress | kcsan | only TARGET[:TEST]]
+#   check.sh RUN BUILD [check [a|b] | stress | kcsan | only TARGET[:TEST] |
+#                       kunit | script NAME]
+#
+# kunit (the KUnit suites, no guest script or kselftest) and script NAME
+# (one script of harness/guest) are for `make mutants`.
 #
 # When `make check` boots two guests (GUESTS=2, harness/run.sh), part a
 # runs the KUnit suites and the harness, sample and driver scripts, part b
@@ -22,6 +26,8 @@ mount_debugfs
 echo "${3:-check}" > "$RUN/mode"
 part=
 [ "${3:-check}" = check ] && part=${4:-}
+# Part a runs no kselftests: neither do kunit and script.
+case ${3:-} in kunit | script) part=a ;; esac
 # The driver's KUnit suite runs when its module loads; load it before the
 # KUnit results are collected. It binds to the edu device.
 modprobe i915_pmu_rs || log "modprobe i915_pmu_rs failed"
@@ -38,6 +44,14 @@ if [ "${3:-}" = stress ]; then
 	timeout="-o 3600"
 	log "stress profile: $(env | grep '^PERF_' | sort | tr '\n' ' ')"
 fi
+# Guest scripts that exit non-zero without saying why lose their remaining
+# cases: that fails too.
+script() {
+	bash "$REPO/harness/guest/$1" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1 ||
+		echo "not ok 0 $1 exited with status $?" >> /tmp/harness.tap
+	phase "$1"
+}
+: > /tmp/harness.tap
 if [ "${3:-}" = only ]; then
 	# `make kselftest T=target[:test]`: just that, no harness self-test.
 	case "$4" in
@@ -45,15 +59,14 @@ if [ "${3:-}" = only ]; then
 	*) sel="-c $4" ;;
 	esac
 	: > "$RUN/harness.tap"
+elif [ "${3:-}" = kunit ]; then
+	: > "$RUN/harness.tap"
+elif [ "${3:-}" = script ]; then
+	log "$4"
+	script "$4"
+	cp /tmp/harness.tap "$RUN/harness.tap"
+	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 else
-	# Guest scripts that exit non-zero without saying why lose their
-	# remaining cases: that fails too.
-	script() {
-		bash "$REPO/harness/guest/$1" "$RUN" "$BUILD" >> /tmp/harness.tap 2>&1 ||
-			echo "not ok 0 $1 exited with status $?" >> /tmp/harness.tap
-		phase "$1"
-	}
-	: > /tmp/harness.tap
 	if [ "$part" != b ]; then
 		log "harness self-test: edu device and QMP hot-plug"
 		script harness-selftest.sh

@@ -1,0 +1,123 @@
+#!/bin/sh
+# `make mutants`: every test is killed by the bug it names. Each file of
+# harness/mutants/ is a deliberate bug, as a patch against the assembled
+# kernel tree, with a header that names the test that must catch it:
+#
+#   Mutant:  what the bug is (one line)
+#   Test:    kunit | kselftest TARGET[:PROGRAM] | script NAME
+#   Kills:   an ERE that a FAIL line of the run's report (or the first splat
+#            report under it) must match
+#   Hangs:   an ERE for a console line that shows the mutant caught when it
+#            hangs the guest (optional): the guest is stopped once it appears
+#   Boot:    extra kernel parameters (optional)
+#   Timeout: seconds before the boot is given up (optional, default 900)
+#
+# For each mutant: apply it to a scratch copy of the tree, build
+# incrementally, boot, run just that test (`kunit`: the rust_perf suite
+# alone, kunit.filter_glob), read the report, revert. A mutant whose run
+# does not fail on that line survived; any survivor, or a mutant that does
+# not apply or build, fails `make mutants`. A guest that dies or hangs (it
+# does not finish) also kills the mutant: `make check` would fail the same
+# way; the table says what its console showed. M=name runs one.
+#
+# The scratch copy is $CACHE/mutants/{src/linux,build/test}: copies of the
+# test tree and its build directory, made current with rsync before the
+# first mutant. The build's commands name the tree by its absolute path, so
+# the copies are bind-mounted over the originals in a mount namespace of
+# this script's own (unshare -m), where an incremental build sees them at
+# the paths it knows; `make check` outside is not disturbed.
+set -eu
+. "$(dirname "$0")/env.sh"
+
+MUT=$CACHE/mutants
+DIR=$REPO/harness/mutants
+
+if [ "${PMU_RS_MUTANTS_NS:-}" != 1 ]; then
+	[ -f "$BUILD/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make build'"
+	[ "$FLAVOUR" = test ] || die "make mutants runs on the test kernel only"
+	list=$(cd "$DIR" && ls -1 ${M:+"$M.patch"} 2>/dev/null | sed -n 's/\.patch$//p')
+	[ -n "$list" ] || die "no mutant ${M:-in $DIR}"
+	say "scratch copy of the test tree and build in $MUT (rsync)"
+	mkdir -p "$MUT/src/linux" "$MUT/build/test" "$MUT/runs"
+	rsync -a --delete "$SRC/" "$MUT/src/linux/"
+	rsync -a --delete "$BUILD/" "$MUT/build/test/"
+	rm -f "$MUT/results"
+	start=$(date +%s)
+	PMU_RS_MUTANTS_NS=1 unshare -m sh -c '
+		mount --bind "$1/src/linux" "$2" && mount --bind "$1/build/test" "$3" &&
+		exec sh "$4" "$5"' sh "$MUT" "$SRC" "$BUILD" "$0" "$list" || true
+	# The table: mutant, test, verdict, what killed it.
+	echo
+	say "mutants ($(($(date +%s) - start)) s)"
+	printf '  %-28s %-8s %s\n' mutant verdict "killed by / why"
+	[ -f "$MUT/results" ] || die "no mutant ran"
+	awk -F '\t' '{ printf "  %-28s %-8s %s\n", $1, $2, $3 }
+		$2 != "killed" { bad++ }
+		END { printf "%d mutants, %d killed\n", NR, NR - bad; exit bad > 0 }' "$MUT/results"
+	exit
+fi
+
+# In the namespace: $SRC and $BUILD are the scratch copies.
+export PMU_RS_RUNS=$MUT/runs PMU_RS_PHASES=$MUT/phases.host
+field() { sed -n "s/^$1:[[:space:]]*//p" "$2" | head -n 1; }
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$MUT/results"; say "$1: $2${3:+ ($3)}"; }
+
+for m in $1; do
+	p=$DIR/$m.patch
+	test=$(field Test "$p")
+	kills=$(field Kills "$p")
+	hangs=$(field Hangs "$p")
+	say "mutant $m: $(field Mutant "$p")"
+	if ! patch -p1 -s -N --dry-run -d "$SRC" < "$p" > /dev/null 2>&1; then
+		result "$m" "broken" "does not apply to the tree"
+		continue
+	fi
+	patch -p1 -s -N -d "$SRC" < "$p"
+	run=$MUT/runs/$m
+	rm -rf "$run"
+	mkdir -p "$run"
+	if ! sh "$REPO/harness/build.sh" > "$run/build.log" 2>&1; then
+		tail -n 15 "$run/build.log" >&2
+		result "$m" "broken" "does not build ($run/build.log)"
+		patch -p1 -s -R -d "$SRC" < "$p"
+		continue
+	fi
+	case $test in
+	kunit) args=kunit; append="kunit.filter_glob=rust_perf" ;;
+	kselftest\ *) args="only ${test#kselftest }"; append="kunit.enable=0" ;;
+	script\ *) args="script ${test#script }"; append="kunit.enable=0" ;;
+	*) die "$p: unknown Test: $test" ;;
+	esac
+	RUN=$run BOOT_APPEND="$append $(field Boot "$p")" BOOT_TIMEOUT=$(field Timeout "$p" | grep . || echo 900) \
+		sh "$REPO/harness/boot.sh" check.sh $args > "$run/boot.log" 2>&1 &
+	boot=$!
+	# A guest that hangs is stopped as soon as its console shows what
+	# caught the mutant (a hung-task report, say), not at the timeout.
+	while kill -0 $boot 2>/dev/null; do
+		if [ -n "$hangs" ] && [ ! -f "$run/guest.done" ] &&
+		   grep -q -E -e "$hangs" "$run/console.log" 2>/dev/null; then
+			sleep 5
+			pkill -f "qmp unix:$run/qmp.sock" || true
+			break
+		fi
+		sleep 5
+	done
+	wait $boot || true
+	if [ -f "$run/guest.done" ]; then
+		sh "$REPO/harness/report.sh" "$run" > /dev/null 2>&1 || true
+		# The FAIL lines, and the first splat report under the dmesg one.
+		hit=$(grep -E "^ +(FAIL +|\| )" "$run/report.txt" 2>/dev/null | grep -E -m 1 -e "$kills" |
+			sed 's/^ *FAIL *//; s/^ *| */dmesg: /' || true)
+	else
+		# The guest died or hung: what its console shows.
+		hit=$(grep -E -m 1 -e "${hangs:-$SPLAT}" "$run/console.log" 2>/dev/null |
+			sed 's/^.*\] //; s/^/console: /' || true)
+		[ -n "$hit" ] || hit="the guest did not finish ($run/console.log)"
+	fi
+	if [ -n "$hit" ]; then
+		result "$m" killed "$(echo "$hit" | cut -c 1-90)"
+	else
+		result "$m" SURVIVED "$test passed it (or failed elsewhere: $run/report.txt)"
+	fi
+	patch -p1 -s -R -d "$SRC" < "$p"
+done
