@@ -16,7 +16,8 @@ RUNS=${PMU_RS_RUNS:-$CACHE/runs}	# run directories of the boots
 OURS='pmu_rs|rust_pmu|perf_unbind|6kernel4perf|i915_pmu_rs'
 
 # Kernel messages that fail a run (harness/report.sh, harness/mutants.sh).
-SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector|rcu: INFO:|detected expedited stalls|soft lockup|hard LOCKUP|list_(add|del) corruption|kmemleak: Kernel memory leak detector disabled|DMA-API: |ODEBUG: '
+# DMA-API: only its reports; it also says hello at boot.
+SPLAT='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN:|UBSAN:|kernel BUG|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_sched self-detected|detected stall|invalid wait context|Call Trace:|unexpected IRQ trap|nobody cared|No irq handler for vector|rcu: INFO:|detected expedited stalls|soft lockup|hard LOCKUP|list_(add|del) corruption|kmemleak: Kernel memory leak detector disabled|DMA-API: (.*device driver|debugging out of memory)|ODEBUG: '
 
 # The overlay: repository directories that hold files at their kernel paths.
 OVERLAY_DIRS="Documentation drivers include kernel rust samples tools"
