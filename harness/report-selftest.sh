@@ -103,6 +103,8 @@ case_ "a kmemleak scan that did not finish" "FAIL   kmemleak: no scan" \
 	"rm kmemleak.done"
 case_ "a leak of ours" "FAIL   kmemleak: 1 lines of ours" \
 	"printf 'unreferenced object 0xffff888004a1c000 (size 64):\n  [<ffffffffc0001234>] i915_pmu_rs_probe+0x34/0x200 [i915_pmu_rs]\n' > kmemleak.txt"
+case_ "a leak of an unloaded module of ours" "FAIL   kmemleak: 1 lines of ours" \
+	"printf 'unreferenced object 0xffff888004a1c000 (size 64):\n  backtrace (crc 1a2b3c4d):\n    [<ffffffff81234567>] __kmalloc_noprof+0x1/0x2\n    [<ffffffffc0001234>] 0xffffffffc0001234\n' > kmemleak.txt"
 case_ "a KUnit case that failed" "FAIL   rust_perf.unregistration_folds_final_counts" \
 	"sed -i 's/    ok 2 unregistration/    not ok 2 unregistration/' kunit.log"
 case_ "a KTAP stream cut short" "FAIL   rust_perf.(missing)" \
