@@ -257,8 +257,10 @@ impl Event {
     /// stored in `hw.prev_count` is added to the event's count, and the new reading becomes the
     /// previous one. If another caller (`read` racing with `stop`, say) moved `prev_count`
     /// meanwhile, the counter is read again, so concurrent callers account disjoint parts of
-    /// the delta and nothing is counted twice or backwards. The counter is taken to wrap at 64
-    /// bits. Returns the delta this call accounted.
+    /// the delta and nothing is counted twice or backwards. `read_counter` may thus run more
+    /// than once, and the fold may be entered again on the same CPU while it runs (an NMI's
+    /// `perf_event_read_local()`). The counter is taken to wrap at 64 bits. Returns the delta
+    /// this call accounted.
     ///
     /// # Examples
     ///

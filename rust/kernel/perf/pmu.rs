@@ -778,10 +778,11 @@ impl<T: Operations> Registration<T> {
     /// The parent of the PMU's device, under which its sysfs directory is; NULL without one.
     pub(super) fn dev_parent(&self) -> *mut bindings::device {
         // SAFETY: The PMU is registered (type invariant): `perf_pmu_register()` set `dev` under
-        // `pmus_lock` before returning (or left it NULL before the PMU bus is up, whose initcall
-        // then sets it before any KUnit test runs), and only `perf_pmu_unregister()` frees it.
+        // `pmus_lock` before returning (the PMU bus is up once the tests run), and only
+        // `perf_pmu_unregister()` frees it.
         let dev = unsafe { (*self.pmu.pmu.get()).dev };
-        // `PMU_NULL_DEV`, for a PMU without sysfs presence, is never set here: ours have names.
+        // `PMU_NULL_DEV` (no sysfs presence) is set by a PMU's owner; `Registration::new`
+        // leaves `dev` NULL for perf core to fill in.
         if dev.is_null() {
             return ptr::null_mut();
         }

@@ -15,6 +15,7 @@ mod lifecycle {
         prelude::*,
         sync::{
             atomic::{Atomic, Relaxed},
+            barrier::{self, smp_mb},
             Arc, Completion,
         },
         time::{delay::fsleep, Delta},
@@ -344,6 +345,9 @@ mod lifecycle {
                     Err(seen) => largest = seen,
                 }
             }
+            // `largest` is visible before the fold makes `now` part of the count: pairs with
+            // the barrier in `Folders::read`.
+            smp_mb(barrier::Full);
             now
         }
     }
@@ -370,7 +374,8 @@ mod lifecycle {
 
     // SAFETY: Kernel counters may be read and released from any thread.
     unsafe impl Send for Counter {}
-    // SAFETY: `perf_event_read_value` may run concurrently on any thread.
+    // SAFETY: `perf_event_read_value` and `perf_event_read_local` may run concurrently on any
+    // thread.
     unsafe impl Sync for Counter {}
 
     impl Counter {
@@ -414,8 +419,10 @@ mod lifecycle {
         /// context lock (BPF's way), or the error.
         fn read_local(&self) -> Result<u64> {
             let mut v = 0;
-            // SAFETY: `self.0` is a live kernel counter; the enabled and running times are
-            // optional (NULL).
+            // SAFETY: `self.0` is a live kernel counter, not inherited and not a task's; the
+            // enabled and running times are optional (NULL). It disables interrupts itself, and
+            // a revoked event is refused with `ENODEV` before its cleared PMU is looked at
+            // (patches/0002).
             to_result(unsafe {
                 bindings::perf_event_read_local(
                     self.0,
@@ -674,6 +681,10 @@ mod lifecycle {
         over: Atomic<u64>,
         /// Reads that returned a count.
         reads: Atomic<u64>,
+        /// Set once the PMU is unregistered: reads may fail with `ENODEV` from then on.
+        revoked: Atomic<bool>,
+        /// Reads that failed otherwise.
+        errors: Atomic<u64>,
         /// Readers still running.
         left: Atomic<u32>,
         #[pin]
@@ -685,10 +696,18 @@ mod lifecycle {
         /// context lock); counts a read that saw more than the counter moved since the start.
         /// A revoked event has no PMU to read on: `ENODEV`.
         fn read(&self) {
-            let Ok(v) = self.counter.read_local() else {
-                return;
+            let v = match self.counter.read_local() {
+                Ok(v) => v,
+                Err(e) => {
+                    if e != ENODEV || !self.revoked.load(Relaxed) {
+                        self.errors.fetch_add(1, Relaxed);
+                    }
+                    return;
+                }
             };
-            // `largest` after the read: it is at least every reading the count is made of.
+            // `largest` after the read: it is at least every reading the count is made of
+            // (pairs with the barrier in `ClockPmu::counter`).
+            smp_mb(barrier::Read);
             let first = self.probe.first.load(Relaxed);
             if v > self.probe.largest.load(Relaxed) - first {
                 self.over.fetch_add(1, Relaxed);
@@ -718,6 +737,8 @@ mod lifecycle {
                 stop: Atomic::new(false),
                 over: Atomic::new(0),
                 reads: Atomic::new(0),
+                revoked: Atomic::new(false),
+                errors: Atomic::new(0),
                 left: Atomic::new(2),
                 done <- Completion::new(),
             }),
@@ -741,6 +762,7 @@ mod lifecycle {
             f.read();
         }
         let before = clock_ns();
+        f.revoked.store(true, Relaxed);
         drop(reg);
         // Late reads find the event revoked.
         let until = clock_ns() + Delta::from_millis(200).as_nanos() as u64;
@@ -758,6 +780,8 @@ mod lifecycle {
             end,
             probe.largest.load(Relaxed) - first
         );
+        assert_eq!(f.errors.load(Relaxed), 0);
+        assert!(f.reads.load(Relaxed) > 0);
         assert!(probe.overlaps.load(Relaxed) > 0);
         assert_eq!(f.over.load(Relaxed), 0);
         assert!(end <= probe.largest.load(Relaxed) - first);
@@ -775,16 +799,18 @@ mod lifecycle {
         let reg = register::<TestPmu>(c"rust_perf_test_nest", &probe)?;
         // Disabled: no callback of perf core touches the event while the test folds it.
         let counter = Counter::open_with(reg.pmu_type(), 0, 0, |a| a.set_disabled(1))?;
-        // SAFETY: `counter` is open, and its PMU is a `kernel::perf` one.
-        let ev = unsafe { Event::from_raw(counter.0) };
-        ev.set_prev_count(0);
-        let nested = Atomic::new(false);
-        ev.update_count(|| {
-            if !nested.xchg(true, Relaxed) {
-                ev.update_count(|| 10);
-            }
-            20
-        });
+        {
+            // SAFETY: `counter` is open for this scope, and its PMU is a `kernel::perf` one.
+            let ev = unsafe { Event::from_raw(counter.0) };
+            ev.set_prev_count(0);
+            let nested = Atomic::new(false);
+            ev.update_count(|| {
+                if !nested.xchg(true, Relaxed) {
+                    ev.update_count(|| 10);
+                }
+                20
+            });
+        }
         assert_eq!(counter.read(), 20);
         drop(counter);
         drop(reg);
