@@ -76,7 +76,7 @@ bench:
 
 ## mutants    every deliberate bug of harness/mutants/ must fail the test it
 ##            names: one incremental build and boot each, on a scratch copy of
-##            the test tree (M=name for one); not part of check
+##            the test tree (M="name ..." for some); not part of check
 mutants: build
 	@sh $(H)/mutants.sh
 

@@ -18,7 +18,7 @@
 # does not fail on that line survived; any survivor, or a mutant that does
 # not apply or build, fails `make mutants`. A guest that dies or hangs (it
 # does not finish) also kills the mutant: `make check` would fail the same
-# way; the table says what its console showed. M=name runs one.
+# way; the table says what its console showed. M="name ..." runs those.
 #
 # The scratch copy is $CACHE/mutants/{src/linux,build/test}: copies of the
 # test tree and its build directory, made current with rsync before the
@@ -35,7 +35,8 @@ DIR=$REPO/harness/mutants
 if [ "${PMU_RS_MUTANTS_NS:-}" != 1 ]; then
 	[ -f "$BUILD/arch/x86/boot/bzImage" ] || die "no test kernel; run 'make build'"
 	[ "$FLAVOUR" = test ] || die "make mutants runs on the test kernel only"
-	list=$(cd "$DIR" && ls -1 ${M:+"$M.patch"} 2>/dev/null | sed -n 's/\.patch$//p')
+	list=$(cd "$DIR" && ls -1 $(for m in ${M:-}; do echo "$m.patch"; done) 2>/dev/null |
+		sed -n 's/\.patch$//p')
 	[ -n "$list" ] || die "no mutant ${M:-in $DIR}"
 	say "scratch copy of the test tree and build in $MUT (rsync)"
 	mkdir -p "$MUT/src/linux" "$MUT/build/test" "$MUT/runs"
