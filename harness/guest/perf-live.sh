@@ -29,9 +29,9 @@ bound() { [ -d "$sysfs" ] && [ -w "$dbg/submit" ]; }
 #    the first unbind, holds the first PMU's events: it counts until that
 #    unbind, then reports frozen counts through every later cycle. Each cycle
 #    also starts a fresh perf on the rebound PMU, which must count the
-#    cycle's work, the busy time of a job cut by its unbind to the
-#    nanosecond range of the clock around submit and unbind (the final
-#    fold), and freeze at that unbind.
+#    cycle's work and freeze at its unbind, and a perf that reads only
+#    after the unbind, the busy time of work cut by it (the final fold) to
+#    within the clock readings around submit and unbind.
 # stat_start OUT EVENTS: perf stat -I 200 in the background; sets $stat.
 # (wait_for evaluates its condition in its own scope: no "$1" in there.)
 stat_start() {
@@ -57,11 +57,17 @@ for c in $(seq "$CYCLES"); do
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n0 + 3)) ]' 60
 	moved=$(csv_sum interrupts "$out" "$n0" "$(lines interrupts "$out")")
 	# Work that runs into the unbind (eight jobs of 10000 units, about 1 s
-	# each when the machine is idle): its busy time from submit to unbind
-	# is counted only by the final fold at unbind, beyond perf's last read,
-	# and lies within the clock readings around the two. (date +%s%N and
-	# the driver's clock tick alike.)
-	m=$(lines rcs0-busy "$out")
+	# each when the machine is idle), counted by a perf stat that reads
+	# only once, when its command ends after the unbind: all it counts is
+	# the final fold's, and its busy time lies within the clock readings
+	# around submit and unbind. (date +%s%N and the driver's clock tick
+	# alike; perf enables its events before it runs the command.)
+	fin=/tmp/perf-live-final-$c.csv
+	rm -f /tmp/perf-live-started /tmp/perf-live-unbound
+	perf stat -a -x, -e "$pmu/rcs0-busy/" -o "$fin" -- sh -c 'touch /tmp/perf-live-started
+		while [ ! -f /tmp/perf-live-unbound ]; do sleep 0.1; done' &
+	fin_pid=$!
+	wait_for '[ -f /tmp/perf-live-started ]' 60
 	t_sub0=$(date +%s%N)
 	echo "rcs0 10000" > "$dbg/submit"
 	t_sub1=$(date +%s%N)
@@ -71,6 +77,10 @@ for c in $(seq "$CYCLES"); do
 	t_unb0=$(date +%s%N)
 	echo "$dev" > "$drv/unbind"
 	t_unb1=$(date +%s%N)
+	touch /tmp/perf-live-unbound
+	wait $fin_pid
+	busy=$(awk -F, '/\/rcs0-busy\// { print $1 }' "$fin")
+	case $busy in '' | *[!0-9]*) busy=0 ;; esac
 	# The interval in flight at unbind holds the final count; the ones after
 	# it must be 0.
 	n1=$(($(lines interrupts "$out") + 1))
@@ -78,11 +88,10 @@ for c in $(seq "$CYCLES"); do
 	[ "$c" = 1 ] && { long_moved=$(csv_sum interrupts $long "$l0" "$l1"); long_frozen_from=$l1; }
 	wait_for '[ "$(lines interrupts "$out")" -ge $((n1 + 3)) ]' 60
 	frozen="$(csv_sum interrupts "$out" "$n1" "$(lines interrupts "$out")") $(csv_sum rcs0-busy "$out" "$n1" "$(lines interrupts "$out")")"
-	busy=$(csv_sum rcs0-busy "$out" "$m" "$(lines rcs0-busy "$out")")
 	lo=$((t_unb0 - t_sub1)) hi=$((t_unb1 - t_sub0))
 	perf_stop $stat || { ok=0; msg="cycle $c: perf exit $rc"; }
 	echo "$dev" > "$drv/bind"
-	ktap_print_msg "cycle $c: this cycle's perf counted $moved interrupts before unbind, after it: $frozen; the job cut by the unbind: rcs0-busy $busy ns, clock $lo..$hi ns, $left jobs pending at unbind"
+	ktap_print_msg "cycle $c: this cycle's perf counted $moved interrupts before unbind, after it: $frozen; the work cut by the unbind: rcs0-busy $busy ns (final fold), clock $lo..$hi ns, $left jobs pending at unbind"
 	if [ "$moved" -lt 400 ] || [ "$frozen" != "0 0" ] || ! kill -0 $long_pid 2>/dev/null ||
 	   [ "$left" = 0 ] || [ "$busy" -lt "$lo" ] || [ "$busy" -gt "$hi" ] ||
 	   ! wait_for bound 30; then
