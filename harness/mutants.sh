@@ -50,9 +50,9 @@ if [ "${PMU_RS_MUTANTS_NS:-}" != 1 ]; then
 	# The table: mutant, test, verdict, what killed it.
 	echo
 	say "mutants ($(($(date +%s) - start)) s)"
-	printf '  %-28s %-8s %s\n' mutant verdict "killed by / why"
+	printf '  %-38s %-8s %s\n' mutant verdict "killed by / why"
 	[ -f "$MUT/results" ] || die "no mutant ran"
-	awk -F '\t' '{ printf "  %-28s %-8s %s\n", $1, $2, $3 }
+	awk -F '\t' '{ printf "  %-38s %-8s %s\n", $1, $2, $3 }
 		$2 != "killed" { bad++ }
 		END { printf "%d mutants, %d killed\n", NR, NR - bad; exit bad > 0 }' "$MUT/results"
 	exit
@@ -110,13 +110,18 @@ for m in $1; do
 		hit=$(grep -E "^ +(FAIL +|\| )" "$run/report.txt" 2>/dev/null | grep -E -m 1 -e "$kills" |
 			sed 's/^ *FAIL *//; s/^ *| */dmesg: /' || true)
 	else
-		# The guest died or hung: what its console shows.
+		# The guest died or hung: what its console shows. A guest that
+		# only ran out of time shows nothing: that is no kill.
 		hit=$(grep -E -m 1 -e "${hangs:-$SPLAT}" "$run/console.log" 2>/dev/null |
 			sed 's/^.*\] //; s/^/console: /' || true)
-		[ -n "$hit" ] || hit="the guest did not finish ($run/console.log)"
+		[ -n "$hit" ] ||
+			timeout="the guest ran out of time with nothing in its console ($run/console.log)"
 	fi
 	if [ -n "$hit" ]; then
 		result "$m" killed "$(echo "$hit" | cut -c 1-90)"
+	elif [ -n "${timeout:-}" ]; then
+		result "$m" timeout "$timeout"
+		timeout=
 	else
 		result "$m" SURVIVED "$test passed it (or failed elsewhere: $run/report.txt)"
 	fi
