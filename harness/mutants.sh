@@ -17,8 +17,10 @@
 # alone, kunit.filter_glob), read the report, revert. A mutant whose run
 # does not fail on that line survived; any survivor, or a mutant that does
 # not apply or build, fails `make mutants`. A guest that dies or hangs (it
-# does not finish) also kills the mutant: `make check` would fail the same
-# way; the table says what its console showed. M="name ..." runs those.
+# does not finish, and its console shows a report: Hangs:, or a splat) also
+# kills the mutant: `make check` would fail the same way; the table says
+# what its console showed. A guest that only ran out of time is "timeout",
+# which fails `make mutants` like a survivor. M="name ..." runs those.
 #
 # The scratch copy is $CACHE/mutants/{src/linux,build/test}: copies of the
 # test tree and its build directory, made current with rsync before the
