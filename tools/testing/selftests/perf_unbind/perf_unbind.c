@@ -671,14 +671,16 @@ TEST_F_TIMEOUT(gt, mmap_across_unbind, 120)
 }
 
 /*
- * CPU hotplug with events open. If the CPU of the PMU's cpumask can go
- * offline, perf core moves the PMU's events to another CPU and updates
- * cpumask: the event keeps counting. On x86 the boot CPU (the cpumask of
- * a system-wide PMU) cannot go offline; then another CPU is cycled while
- * events are open on both, and the event on the cpumask CPU must count
- * every interrupt while the other one stays readable.
+ * A CPU goes offline and comes back with events open. If the CPU of the
+ * PMU's cpumask can go offline, perf core moves the PMU's events to another
+ * CPU and updates cpumask: the event keeps counting. On x86 the boot CPU
+ * (the cpumask of a system-wide PMU) cannot go offline, so nothing migrates
+ * here: another CPU is cycled while events are open on both, the event on
+ * the cpumask CPU must count every interrupt and the other one stays
+ * readable. The migration itself is the KUnit case
+ * rust_perf.migrated_event_counts_on_its_new_cpu.
  */
-TEST_F_TIMEOUT(gt, cpu_hotplug, 120)
+TEST_F_TIMEOUT(gt, cpu_offline_with_events_open, 120)
 {
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	int fd, other = -1, victim = -1;
