@@ -648,6 +648,61 @@ mod lifecycle {
         Ok(())
     }
 
+    /// CPU hotplug moves the events of a scope off a CPU that goes offline: perf core's
+    /// offline path (`perf_event_clear_cpumask()`) picks another CPU of the scope and calls
+    /// `perf_pmu_migrate_context()`, as a driver's own hotplug callback does. No offline in
+    /// the test guests gets there (x86 cannot offline CPU 0, the CPU of every
+    /// `Scope::SystemWide` PMU, and each CPU is a core of its own, so a `Scope::Core` event
+    /// has nowhere to go), so the test calls the function itself, under the hotplug lock, as
+    /// a driver's callback would: the path that moves the event is perf core's own, without
+    /// the cpumask update and `pmus_lock` of the offline path. A `Scope::Core` event moved
+    /// from CPU 1 to CPU 0 keeps what it counted on CPU 1, unread progress included (its
+    /// `del` there), counts CPU 0's counter from then on (its `add` there, with a fresh
+    /// reading), and its final count at unregistration is taken on CPU 0.
+    #[test]
+    fn migrated_event_counts_on_its_new_cpu() -> Result {
+        let probe = Probe::new()?;
+        let opts = Options {
+            scope: Scope::Core,
+            ..options(c"rust_perf_test_mig")
+        };
+        let reg = Registration::<CorePmu>::new(opts, TestData(probe.clone()))?;
+        let t = reg.pmu_type();
+        let stay = Counter::open_with(t, 0, 0, |_| {})?;
+        let moved = Counter::open_with(t, 0, 1, |_| {})?;
+        // Far apart, so that a reading of one CPU's counter cannot pass for the other's.
+        probe.per_cpu[0].fetch_add(1_000, Relaxed);
+        probe.per_cpu[1].fetch_add(2_000_000, Relaxed);
+        assert_eq!(stay.read(), 1_000);
+        assert_eq!(moved.read(), 2_000_000);
+        // Not read before the move: only the `del` on CPU 1 can count it.
+        probe.per_cpu[1].fetch_add(30, Relaxed);
+        let dels = probe.dels.load(Relaxed);
+        // SAFETY: `moved` is open on CPU 1 and its PMU is registered (`reg` is alive), so
+        // `pmu` points to it. CPUs 0 and 1 are online (events were opened on them) and stay
+        // so under the hotplug lock, which a driver's hotplug callback holds too.
+        unsafe {
+            bindings::cpus_read_lock();
+            bindings::perf_pmu_migrate_context((*moved.0).pmu, 1, 0);
+            bindings::cpus_read_unlock();
+        }
+        // Its `del` on CPU 1 (installing it on CPU 0 also reschedules the events there).
+        assert!(probe.dels.load(Relaxed) > dels);
+        // CPU 1's counter is no longer the event's; CPU 0's is.
+        probe.per_cpu[1].fetch_add(50_000_000, Relaxed);
+        probe.per_cpu[0].fetch_add(400, Relaxed);
+        assert_eq!(moved.read(), 2_000_030 + 400);
+        assert_eq!(stay.read(), 1_400);
+        // Never read by perf: only the final counts, both taken on CPU 0, see it.
+        probe.per_cpu[0].fetch_add(5, Relaxed);
+        drop(reg);
+        assert_eq!(stay.read(), 1_405);
+        assert_eq!(moved.read(), 2_000_435);
+        assert_eq!(probe.wrong_cpu.load(Relaxed), 0);
+        assert_eq!(probe.adds.load(Relaxed), probe.dels.load(Relaxed));
+        Ok(())
+    }
+
     /// A driver whose `del` folds only on `EventFlag::Update` still gets its final count:
     /// perf's contract is that `del` always updates, and the abstraction says so in the flags.
     #[test]
