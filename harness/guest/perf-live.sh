@@ -4,12 +4,14 @@
 #  - `perf stat -I 200` keeps running while the device is unbound and
 #    rebound several times; its counts move before each unbind and are
 #    frozen after it; it exits cleanly when interrupted;
-#  - surprise removal: the host deletes the edu device through QMP while perf
+#  - hot-unplug: the host deletes the edu device through QMP while perf
 #    runs, then adds it back; the driver binds again and a new perf counts;
-#  - fault injection: failslab fails each allocation of probe in turn; the
-#    bind fails cleanly, nothing is left behind, the next bind works.
+#  - fault injection: failslab fails each fault point of a bind in turn,
+#    the registration's included; the bind fails cleanly, nothing is left
+#    behind, the next bind works.
 # Cycle counts: PERF_LIVE_CYCLES (unbind/rebind), PERF_LIVE_HOTPLUG,
-# PERF_LIVE_FAULTS. Prints KTAP.
+# PERF_LIVE_FAULTS (binds under failslab, spread evenly over all the fault
+# points of a bind; "all" for every one). Prints KTAP.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 
@@ -161,9 +163,12 @@ else
 	ktap_test_fail "replugged_device_counts"
 fi
 
-# 4-5. failslab on probe: the k-th slab allocation of a bind fails, k =
-#      1..FAULTS (fail-nth: only the binding task is affected; probe runs in
-#      it). The failure must leave nothing behind.
+# 4-5. failslab on probe: the k-th fault point of a bind fails
+#      (fail-nth: only the binding task is affected; probe runs in it). A
+#      bind that succeeds with fail-nth set far away says how many fault
+#      points a bind has; FAULTS binds are spread evenly over all of them,
+#      so the registration's are reached too. A failure must leave nothing
+#      behind.
 fs=/sys/kernel/debug/failslab
 if [ ! -d $fs ] || [ ! -e /proc/self/fail-nth ]; then
 	ktap_test_skip "probe_fails_cleanly_under_failslab (no failslab)"
@@ -172,12 +177,21 @@ else
 	echo "$dev" > "$drv/unbind"
 	echo 0 > $fs/verbose
 	echo N > $fs/ignore-gfp-wait
+	# The shell's builtins read and write /proc/self of the shell itself.
+	points=$(sh -c "echo 1000000 > /proc/self/fail-nth && echo $dev > $drv/bind &&
+		read -r left < /proc/self/fail-nth && echo \$((1000000 - left))")
+	echo "$dev" > "$drv/unbind"
+	case $points in '' | *[!0-9]*) points=0 ;; esac
+	[ "$FAULTS" = all ] && FAULTS=$points
+	step=$(( (points + FAULTS - 1) / (FAULTS > 0 ? FAULTS : 1) ))
+	[ "$step" -ge 1 ] || step=1
 	probe_failures() { dmesg | grep -c "probe with driver i915_pmu_rs failed"; }
 	p0=$(probe_failures)
 	failed=0
+	last_failed=0
 	bad=
 	no_debugfs=
-	for k in $(seq "$FAULTS"); do
+	for k in $(seq 1 "$step" "$points"); do
 		if sh -c "echo $k > /proc/self/fail-nth && echo $dev > $drv/bind" 2>/dev/null; then
 			# A failed debugfs file does not fail probe (debugfs is best
 			# effort by design); a bound device without its PMU would.
@@ -186,6 +200,7 @@ else
 			echo "$dev" > "$drv/unbind"
 		else
 			failed=$((failed + 1))
+			last_failed=$k
 			if [ -d "$sysfs" ] || [ -d "$dbg" ] || [ -e "/sys/bus/pci/devices/$dev/driver" ]; then
 				bad="$bad leftovers@$k"
 			fi
@@ -193,9 +208,10 @@ else
 	done
 	echo Y > $fs/ignore-gfp-wait
 	probes=$(($(probe_failures) - p0))
-	ktap_print_msg "failslab: $failed of $FAULTS binds failed, $probes of them in probe"
+	tried=$(( points > 0 ? (points - 1) / step + 1 : 0 ))
+	ktap_print_msg "failslab: a bind has $points fault points; of the $tried binds failing k = 1, $((1 + step)), ... ($step apart), $failed failed, $probes of them in probe, the last at k = $last_failed"
 	[ -z "$no_debugfs" ] || ktap_print_msg "bound without the debugfs submit file at k =$no_debugfs"
-	if [ -z "$bad" ] && [ "$probes" -gt 0 ]; then
+	if [ -z "$bad" ] && [ "$probes" -gt 0 ] && [ "$points" -gt 0 ]; then
 		ktap_test_pass "probe_fails_cleanly_under_failslab ($probes probe failures)"
 	else
 		ktap_print_msg "problems:$bad"
