@@ -105,6 +105,17 @@ case_ "a leak of ours" "FAIL   kmemleak: 1 lines of ours" \
 	"printf 'unreferenced object 0xffff888004a1c000 (size 64):\n  [<ffffffffc0001234>] i915_pmu_rs_probe+0x34/0x200 [i915_pmu_rs]\n' > kmemleak.txt"
 case_ "a leak of an unloaded module of ours" "FAIL   kmemleak: 1 lines of ours" \
 	"printf 'unreferenced object 0xffff888004a1c000 (size 64):\n  backtrace (crc 1a2b3c4d):\n    [<ffffffff81234567>] __kmalloc_noprof+0x1/0x2\n    [<ffffffffc0001234>] 0xffffffffc0001234\n' > kmemleak.txt"
+# A module of ours unloaded before the scan: its bare frame is named from
+# where the guest saw it load and the symbols of its .ko.
+mkdir -p "$tmp/ko"
+echo 'void rust_pmu_leaky_init(void) { } void rust_pmu_leaky_alloc(void) { }' |
+	clang-19 -c -x c -O0 -o "$tmp/ko/rust_pmu.ko" -
+v=$(llvm-nm-19 "$tmp/ko/rust_pmu.ko" | awk '$3 == "rust_pmu_leaky_alloc" { print $1 }')
+addr=$(printf '0xffffffffc03%05x' $((0x$v + 4)))
+export KO_DIRS=$tmp/ko
+case_ "a leak named by an unloaded module's symbols" \
+	"| kmemleak: $addr is rust_pmu's rust_pmu_leaky_alloc+0x4/" \
+	"echo 'rust_pmu 0xffffffffc0300000' > modules.txt; printf 'unreferenced object 0xffff888004a1c000 (size 64):\n    [<%s>] %s\n' ${addr#0x} $addr > kmemleak.txt"
 case_ "a KUnit case that failed" "FAIL   rust_perf.unregistration_folds_final_counts" \
 	"sed -i 's/    ok 2 unregistration/    not ok 2 unregistration/' kunit.log"
 case_ "a KTAP stream cut short" "FAIL   rust_perf.(missing)" \

@@ -11,6 +11,43 @@ RUN=${1:-$RUNS/latest}
 # Taint flags the run may have: TAINT_TEST (bit 18), set by KUnit itself.
 TAINT_OK=262144
 
+# The bare module addresses of $1/kmemleak.txt (frames of a module unloaded
+# before the scan), named with the .text addresses the guest saw our
+# modules load at ($1/modules.txt, harness/guest/check.sh: "name address"
+# per load) and the symbols of the module's .ko under $KO_DIRS (the build).
+# Module space is the top 2 GiB, so the low 32 bits give the offsets.
+KO_DIRS=${KO_DIRS:-$BUILD/drivers $BUILD/samples}
+name_frames() {
+	[ -s "$1/modules.txt" ] || return 0
+	grep -oE '\] 0xffffffff[a-f][0-9a-f]{7}$' "$1/kmemleak.txt" | sort -u | while read -r _ a; do
+		lo=$((0x${a#0xffffffff}))
+		best= off=
+		while read -r m t; do
+			o=$((lo - 0x${t#0xffffffff}))
+			if [ "$o" -ge 0 ] && { [ -z "$off" ] || [ "$o" -lt "$off" ]; }; then
+				best=$m off=$o
+			fi
+		done < "$1/modules.txt"
+		[ -n "$best" ] || { echo "kmemleak: $a: in none of our modules' loads"; continue; }
+		# shellcheck disable=SC2086 # KO_DIRS is a list
+		ko=$(find $KO_DIRS -name "$best.ko" 2>/dev/null | head -n 1)
+		sym=$([ -n "$ko" ] && llvm-nm-19 -C --defined-only --format=sysv "$ko" 2>/dev/null |
+			awk -F'|' -v off="$off" '$4 ~ /FUNC/ && $7 ~ /^ *\.text *$/ {
+				v = 0; h = tolower($2); gsub(/ /, "", h)
+				for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+				gsub(/ +$/, "", $1)
+				z = 0; h = tolower($5); gsub(/ /, "", h)
+				for (i = 1; i <= length(h); i++) z = z * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+				if (v <= off && (best == "" || v > bv)) { best = $1; bv = v; bz = z }
+			} END { if (best != "" && off < bv + bz) printf "%s+0x%x/0x%x", best, off - bv, bz }')
+		if [ -n "$sym" ]; then
+			echo "kmemleak: $a is $best's $sym (unloaded before the scan)"
+		else
+			echo "kmemleak: $a: in no function of our modules' loads (nearest: $best .text+$(printf '0x%x' "$off"))"
+		fi
+	done
+}
+
 # What one guest left in its run directory $1, as report lines. $2 names the
 # guest when `make check` booted two (harness/run.sh): "a" ran KUnit and
 # the harness, sample and driver scripts, "b" perf-live.sh and the
@@ -150,6 +187,7 @@ elif [ "$ours" = 0 ]; then
 	echo "C pass kmemleak: nothing of ours ($leaks reports in all)"
 else
 	echo "C fail kmemleak: $ours lines of ours in $leaks reports"
+	name_frames "$R" | sed 's/^/M /'
 fi
 
 return 0

@@ -24,6 +24,21 @@ phase() { echo "$(cut -d' ' -f1 /proc/uptime) $*" >> "$RUN/phases"; }
 phase boot to this script
 mount_debugfs
 echo "${3:-check}" > "$RUN/mode"
+# Where our modules' code was each time they were loaded, "name address",
+# polled until the kmemleak scan: the frames of a leak whose module was
+# unloaded before the scan are bare addresses, which the report names with
+# these and the symbols of the .ko (harness/report.sh). A load shorter
+# than the poll may be missed; its frames stay bare, and still count.
+rm -f /tmp/modules.stop
+while [ ! -e /tmp/modules.stop ]; do
+	for m in i915_pmu_rs rust_pmu; do
+		a=
+		read -r a < "/sys/module/$m/sections/.text"
+		[ -n "$a" ] && echo "$m $a"
+	done 2>/dev/null
+	sleep 0.5
+done | awk '!seen[$0]++ { print; fflush() }' > "$RUN/modules.txt" &
+modules_watch=$!
 part=
 [ "${3:-check}" = check ] && part=${4:-}
 # Part a runs no kselftests: neither do kunit and script.
@@ -40,7 +55,7 @@ timeout=
 if [ "${3:-}" = stress ]; then
 	# `make stress`: the full counts of the unbind tests.
 	export PERF_UNBIND_CYCLES=1000 PERF_UNBIND_READER_CYCLES=100 PERF_UNBIND_STRESS=50
-	export PERF_LIVE_CYCLES=10 PERF_LIVE_HOTPLUG=100 PERF_LIVE_FAULTS=150
+	export PERF_LIVE_CYCLES=10 PERF_LIVE_HOTPLUG=100 PERF_LIVE_FAULTS=all
 	timeout="-o 3600"
 	log "stress profile: $(env | grep '^PERF_' | sort | tr '\n' ' ')"
 fi
@@ -128,6 +143,8 @@ if [ "$part" != a ]; then
 	grep '^\(not \)\?ok [0-9]* selftests:' "$RUN/kselftest.tap" | sed 's/^/pmu-rs-guest:   /'
 fi
 
+touch /tmp/modules.stop
+wait $modules_watch
 log "kmemleak scan"
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	# kmemleak.done says that both scans ran; the report fails without it.
