@@ -22,12 +22,21 @@ fi
 
 out=/tmp/rust_pmu.csv
 intervals() { n=$(grep -c 'rust_pmu/ticks/' "$out" 2>/dev/null); echo "${n:-0}"; }
-perf stat -a -x, -I 250 -e rust_pmu/ticks/ -o "$out" &
+# The timer's expiries, counted by the hrtimer_expire_entry tracepoint
+# filtered on the sample's callback (its address in kallsyms): what the
+# ticks must be.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+fn=$(grep ' _R.*RawHrTimerCallback3run.*\[rust_pmu\]$' /proc/kallsyms | cut -d' ' -f1)
+t0=$(date +%s%N)
+perf stat -a -x, -I 250 -e rust_pmu/ticks/ \
+	-e timer:hrtimer_expire_entry --filter "function == 0x${fn:-0}" -o "$out" &
 perf=$!
 # perf starts slowly under TCG: unload only once it counts.
 if wait_for '[ "$(intervals)" -ge 2 ]' 120; then
 	before=$(intervals)
-	if rmmod rust_pmu && [ ! -d "$pmu" ] && kill -0 "$perf" 2>/dev/null &&
+	rmmod rust_pmu; unloaded=$?
+	t1=$(date +%s%N)
+	if [ "$unloaded" = 0 ] && [ ! -d "$pmu" ] && kill -0 "$perf" 2>/dev/null &&
 	   wait_for '[ "$(intervals)" -ge $((before + 2)) ]' 60; then
 		ktap_test_pass "rmmod_with_event_open (perf kept reporting)"
 	else
@@ -39,8 +48,20 @@ else
 fi
 perf_stop "$perf"
 ticks=$(csv_sum ticks "$out" 0 "$(lines ticks "$out")")
-ktap_print_msg "perf exit $rc; ${before:-0} intervals before rmmod; $ticks ticks counted in all"
-if [ "$ticks" -gt 0 ]; then
+# A tick is one expiry of the timer: in the intervals perf printed before
+# rmmod, counted entirely by a live PMU, the ticks are the expiries, give
+# or take the ones between perf's reads of the two events. The timer
+# expires at most once a millisecond (a late expiry skips the ones it
+# missed; one in 1.8 ms in a TCG guest), so the ticks counted
+# are at most the milliseconds from perf's start to the end of rmmod.
+elapsed=$(( (${t1:-0} - t0) / 1000000 ))
+early=$(csv_sum ticks "$out" 0 "${before:-0}")
+expiries=$(grep hrtimer_expire_entry "$out" | sed -n "1,${before:-0}p" |
+	awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }')
+diff=$((early - expiries))
+ktap_print_msg "perf exit $rc; $ticks ticks in all, $elapsed ms from perf's start to rmmod's end; $early ticks and $expiries expiries of the timer (callback at 0x${fn:-?}) in the ${before:-0} intervals before rmmod"
+if [ -n "$fn" ] && [ "$ticks" -gt 0 ] && [ "$ticks" -le $((elapsed + 2)) ] && [ "$expiries" -gt 0 ] &&
+   [ "${diff#-}" -le $((expiries / 50 + 20)) ]; then
 	ktap_test_pass "perf_stat_counts_ticks ($ticks)"
 else
 	ktap_print_msg "$(head -20 "$out")"
