@@ -32,11 +32,13 @@ echo "${3:-check}" > "$RUN/mode"
 rm -f /tmp/modules.stop
 while [ ! -e /tmp/modules.stop ]; do
 	for m in i915_pmu_rs rust_pmu; do
-		a=
-		read -r a < "/sys/module/$m/sections/.text"
-		[ -n "$a" ] && echo "$m $a"
-	done 2>/dev/null
-	sleep 0.5
+		# A section file answers only a read at offset 0, and the
+		# shell's read builtin reads a byte at a time: cat it.
+		[ -d "/sys/module/$m/sections" ] || continue
+		a=$(cat "/sys/module/$m/sections/.text" 2>/dev/null)
+		case $a in 0x*[1-9a-f]*) echo "$m $a" ;; esac
+	done
+	sleep 1
 done | awk '!seen[$0]++ { print; fflush() }' > "$RUN/modules.txt" &
 modules_watch=$!
 part=
