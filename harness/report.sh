@@ -32,12 +32,14 @@ name_frames() {
 		# shellcheck disable=SC2086 # KO_DIRS is a list
 		ko=$(find $KO_DIRS -name "$best.ko" 2>/dev/null | head -n 1)
 		sym=$([ -n "$ko" ] && llvm-nm-19 -C --defined-only --format=sysv "$ko" 2>/dev/null |
-			awk -F'|' -v off="$off" '$4 ~ /FUNC/ && $7 ~ /^ *\.text *$/ {
-				v = 0; h = tolower($2); gsub(/ /, "", h)
-				for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
-				gsub(/ +$/, "", $1)
-				z = 0; h = tolower($5); gsub(/ /, "", h)
-				for (i = 1; i <= length(h); i++) z = z * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+			awk -F'|' -v off="$off" '
+			function hex(s,  i, n) {
+				s = tolower(s); gsub(/ /, "", s)
+				for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+				return n
+			}
+			$4 ~ /FUNC/ && $7 ~ /^ *\.text *$/ {
+				v = hex($2); z = hex($5); gsub(/ +$/, "", $1)
 				if (v <= off && (best == "" || v > bv)) { best = $1; bv = v; bz = z }
 			} END { if (best != "" && off < bv + bz) printf "%s+0x%x/0x%x", best, off - bv, bz }')
 		if [ -n "$sym" ]; then
