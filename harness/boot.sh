@@ -72,7 +72,14 @@ timeout=${BOOT_TIMEOUT:-1800}
 # log_buf_len: a ring buffer that holds the whole run (make stress wrapped
 # the default 256 KiB), so that dmesg.txt starts at the boot (the report
 # checks).
-append="no5lvl kasan_multi_shot log_buf_len=32M ${BOOT_APPEND:-}"
+# rootflags: the root is the host's, exported read-only over 9p
+# (virtme-ng's virtiofsd does not run here: --force-9p skips its tries),
+# and virtme-ng mounts it with no page cache, so that every exec reads the
+# binary and its libraries again through QEMU. The root does not change
+# while the guest runs: cache=loose (a later rootflags= wins) took a boot
+# to the script from 104 to 69 s and a `perf stat` from 9.5 to 4.0 s.
+append="no5lvl kasan_multi_shot log_buf_len=32M \
+rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose ${BOOT_APPEND:-}"
 
 # QMP broker: the guest's virtio-serial port `pmu-rs.host` is a socket
 # here; each line it sends is a QMP command for QEMU, answered on one line.
@@ -84,7 +91,7 @@ trap 'kill $broker_pid 2>/dev/null || true' EXIT
 say "${GUEST:+[$GUEST] }booting the $FLAVOUR kernel ($( [ -n "$accel" ] && echo "TCG, thread=${TCG_THREAD:-single}" || echo KVM): $why), timeout ${timeout}s; console: $RUN/console.log"
 date +%s > "$RUN/boot.start"
 set +e
-timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm $accel \
+timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm --force-9p $accel \
 	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
 	--rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="$tcg -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
