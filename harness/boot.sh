@@ -76,8 +76,9 @@ timeout=${BOOT_TIMEOUT:-1800}
 # (virtme-ng's virtiofsd does not run here: --force-9p skips its tries),
 # and virtme-ng mounts it with no page cache, so that every exec reads the
 # binary and its libraries again through QEMU. The root does not change
-# while the guest runs: cache=loose (a later rootflags= wins) took a boot
-# to the script from 104 to 69 s and a `perf stat` from 9.5 to 4.0 s.
+# while the guest runs: cache=loose (a later rootflags= wins) took make
+# check's boot to its first script from 176 to 119 s and perf-live.sh from
+# 900 to 390 s (the timing table of make check).
 append="no5lvl kasan_multi_shot log_buf_len=32M \
 rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose ${BOOT_APPEND:-}"
 
