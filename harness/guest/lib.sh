@@ -22,13 +22,24 @@ host_qmp() {
 	echo "$reply"
 }
 
+# nap SECONDS: sleep. Under TCG a fork and exec costs about 0.3 s, more
+# than the 0.1 s naps of wait_for; bash waits in its read builtin instead,
+# with a timeout, on a FIFO that nobody writes to (fd 8, opened once).
+if [ -n "${BASH_VERSION:-}" ] && mkfifo "/tmp/pmu-rs-nap.$$" 2>/dev/null; then
+	exec 8<> "/tmp/pmu-rs-nap.$$"
+	rm -f "/tmp/pmu-rs-nap.$$"
+	nap() { read -r -t "$1" -u 8 _ || :; }
+else
+	nap() { sleep "$1"; }
+fi
+
 # Wait up to $2 seconds for the shell condition $1 to hold.
 wait_for() {
 	i=0
 	while ! eval "$1"; do
 		i=$((i + 1))
 		[ $i -le $(($2 * 10)) ] || return 1
-		sleep 0.1
+		nap 0.1
 	done
 }
 
@@ -45,14 +56,16 @@ edu_devices() {
 	done 2>/dev/null
 }
 
+first_edu() { for d in $(edu_devices); do echo "$d"; return; done; }
+
 # Loads i915_pmu_rs, waits for it to bind to the first edu device and sets
 # dev (its PCI address), pmu (its PMU's name), sysfs, dbg (its debugfs
 # directory) and drv (the driver's sysfs directory).
 i915rs_setup() {
 	mount_debugfs
 	modprobe i915_pmu_rs
-	wait_for '[ -n "$(edu_devices)" ] && [ -e "/sys/bus/pci/devices/$(edu_devices | head -n 1)/driver" ]' 30
-	dev=$(edu_devices | head -n 1)
+	wait_for '[ -n "$(first_edu)" ] && [ -e "/sys/bus/pci/devices/$(first_edu)/driver" ]' 30
+	dev=$(first_edu)
 	pmu=i915rs_$(echo "$dev" | tr : _)
 	sysfs=/sys/bus/event_source/devices/$pmu
 	dbg=/sys/kernel/debug/$pmu
@@ -61,13 +74,25 @@ i915rs_setup() {
 
 # A field of i915_pmu_rs's `engines` debugfs file ($dbg, from i915rs_setup):
 # engine_field rcs0 pending, or engine_field gt interrupts.
+# Shell builtins only (wait_for polls it), as are lines and csv_sum.
 engine_field() {
-	awk -v e="$1" -v k="$2" '$1 == e { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' \
-		"$dbg/engines"
+	local name rest
+	while read -r name rest; do
+		[ "$name" = "$1" ] || continue
+		rest=" $rest "
+		case $rest in *" $2 "*) rest=${rest#*" $2 "}; echo "${rest%% *}" ;; esac
+	done < "$dbg/engines"
 }
 
 # How many lines of perf's CSV output $2 are for event $1.
-lines() { n=$(grep -c "/$1/" "$2" 2>/dev/null); echo "${n:-0}"; }
+lines() {
+	local n=0 l
+	[ -r "$2" ] || { echo 0; return; }
+	while IFS= read -r l; do
+		case $l in *"/$1/"*) n=$((n + 1)) ;; esac
+	done < "$2"
+	echo "$n"
+}
 
 # Stops the perf running in the background as PID $1 with Ctrl-C (SIGINT)
 # and waits for it; sets $rc to its exit status. True if perf exited
@@ -82,6 +107,15 @@ perf_stop() {
 # The sum of event $1's counts in lines $3+1..$4 of perf's CSV output $2
 # ("<not counted>" counts as 0).
 csv_sum() {
-	grep "/$1/" "$2" | sed -n "$(($3 + 1)),$4p" |
-		awk -F, '$2 ~ /^[0-9]+$/ { s += $2 } END { printf "%.0f\n", s }'
+	local n=0 s=0 l
+	[ -r "$2" ] || { echo 0; return; }
+	while IFS= read -r l; do
+		case $l in *"/$1/"*) n=$((n + 1)) ;; *) continue ;; esac
+		[ "$n" -gt "$3" ] && [ "$n" -le "$4" ] || continue
+		# "TIME,COUNT,UNIT,EVENT,...": the count.
+		l=${l#*,}
+		l=${l%%,*}
+		case $l in '' | *[!0-9]*) ;; *) s=$((s + l)) ;; esac
+	done < "$2"
+	echo "$s"
 }

@@ -21,7 +21,7 @@ else
 fi
 
 out=/tmp/rust_pmu.csv
-intervals() { n=$(grep -c 'rust_pmu/ticks/' "$out" 2>/dev/null); echo "${n:-0}"; }
+intervals() { lines ticks "$out"; }
 # The timer's expiries, counted by the hrtimer_expire_entry tracepoint
 # filtered on the sample's callback (its address in kallsyms): what the
 # ticks must be.
