@@ -12,8 +12,8 @@
 # (one script of harness/guest) are for `make mutants`.
 #
 # When `make check` boots two guests (GUESTS=2, harness/run.sh), part a
-# runs the KUnit suites and the harness, sample and driver scripts, part b
-# perf-live.sh and the kselftests.
+# runs the KUnit suites, the harness, sample and driver scripts and the
+# kselftest perf_events, part b perf-live.sh and the kselftest perf_unbind.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -29,22 +29,36 @@ echo "${3:-check}" > "$RUN/mode"
 # unloaded before the scan are bare addresses, which the report names with
 # these and the symbols of the .ko (harness/report.sh). A load shorter
 # than the poll may be missed; its frames stay bare, and still count.
-rm -f /tmp/modules.stop
-while [ ! -e /tmp/modules.stop ]; do
-	for m in i915_pmu_rs rust_pmu; do
-		# A section file answers only a read at offset 0, and the
-		# shell's read builtin reads a byte at a time: cat it.
-		[ -d "/sys/module/$m/sections" ] || continue
-		a=$(cat "/sys/module/$m/sections/.text" 2>/dev/null)
-		case $a in 0x*[1-9a-f]*) echo "$m $a" ;; esac
-	done
-	sleep 1
-done | awk '!seen[$0]++ { print; fflush() }' > "$RUN/modules.txt" &
+# One bash process with no fork a second (under TCG an exec costs 0.3 s):
+# it naps in read -t on a FIFO nobody writes to, as lib.sh's nap does.
+rm -f /tmp/modules.stop /tmp/modules.nap
+mkfifo /tmp/modules.nap
+bash -c 'exec 8<> /tmp/modules.nap
+	rm -f /tmp/modules.nap
+	while [ ! -e /tmp/modules.stop ]; do
+		for m in i915_pmu_rs rust_pmu; do
+			# A section file answers only a read at offset 0. Bash
+			# reads a seekable file a buffer at a time, and the line
+			# fits; dash would read it a byte at a time.
+			read -r a 2>/dev/null < "/sys/module/$m/sections/.text" || continue
+			case $a in 0x*[1-9a-f]*) echo "$m $a" ;; esac
+		done
+		read -r -t 1 -u 8 _
+	done' | awk '!seen[$0]++ { print; fflush() }' > "$RUN/modules.txt" &
 modules_watch=$!
 part=
 [ "${3:-check}" = check ] && part=${4:-}
-# Part a runs no kselftests: neither do kunit and script.
-case ${3:-} in kunit | script) part=a ;; esac
+# The kselftest targets this boot runs, and must see results of (the
+# report checks): with two guests, part a runs the upstream perf_events
+# after its scripts and part b ours after perf-live.sh, so that both take
+# about as long; kunit and script run none.
+case ${3:-check}:$part in
+check: | stress:*) targets=$(cat "$REPO/harness/kselftests") ;;
+check:a) targets=$(grep -vx perf_unbind "$REPO/harness/kselftests") ;;
+check:b | kcsan:*) targets=perf_unbind ;;
+only:*) targets=${4%%:*} ;;
+*) targets= ;;
+esac
 # The driver's KUnit suite runs when its module loads; load it before the
 # KUnit results are collected. It binds to the edu device.
 modprobe i915_pmu_rs || log "modprobe i915_pmu_rs failed"
@@ -106,31 +120,25 @@ else
 	cp /tmp/harness.tap "$RUN/harness.tap"
 	sed -n 's/^\(not ok\|ok\) /  &/p' "$RUN/harness.tap" | sed 's/^/pmu-rs-guest: /'
 	sel=
-	# `make kcsan`: of the kselftests, just ours.
-	[ "${3:-}" = kcsan ] && sel="-c perf_unbind"
-	[ "$part" = a ] || log "kselftests: ${sel:-$(tr '\n' ' ' < "$ksft/kselftest-list.txt")}"
+	for t in $targets; do sel="$sel -c $t"; done
+	[ -z "$targets" ] || log "kselftests: $(echo $targets)"
 fi
-if [ "$part" != a ]; then
+if [ -n "$targets" ]; then
 	# Upstream's kselftests that need a hardware PMU or looser timeouts are
-	# skipped with a TAP SKIP line; `make kcsan` does not run them at all.
-	if [ "${3:-}" != kcsan ] && [ ! -d /sys/bus/event_source/devices/cpu ]; then
-		for t in $(grep -v '^#' "$REPO/harness/guest/needs-hw-pmu"); do
+	# skipped with a TAP SKIP line, those of the targets this boot runs.
+	skip() {
+		for t in $(grep -v '^#' "$REPO/harness/guest/$1"); do
+			case " $(echo $targets) " in *" ${t%%:*} "*) ;; *) continue ;; esac
 			sel="$sel -S $t"
-			echo "ok 0 $t # SKIP no hardware PMU in this guest (TCG)" >> "$RUN/harness.tap"
-			log "  skip $t: no hardware PMU in this guest (TCG)"
+			echo "ok 0 $t # SKIP $2" >> "$RUN/harness.tap"
+			log "  skip $t: $2"
 		done
-	fi
-	if [ "${3:-}" != kcsan ] && grep -q 'QEMU TCG CPU' /proc/cpuinfo; then
-		for t in $(grep -v '^#' "$REPO/harness/guest/too-slow-for-tcg"); do
-			sel="$sel -S $t"
-			echo "ok 0 $t # SKIP its built-in timeouts are too tight under TCG with KASAN" >> "$RUN/harness.tap"
-			log "  skip $t: its built-in timeouts are too tight under TCG with KASAN"
-		done
-	fi
-	# The targets that must give results (the report checks).
-	if [ "${3:-}" = only ]; then echo "${4%%:*}"
-	elif [ "${3:-}" = kcsan ]; then echo perf_unbind
-	else cat "$REPO/harness/kselftests"; fi > "$RUN/kselftest.expected"
+	}
+	[ -d /sys/bus/event_source/devices/cpu ] ||
+		skip needs-hw-pmu "no hardware PMU in this guest (TCG)"
+	grep -q 'QEMU TCG CPU' /proc/cpuinfo &&
+		skip too-slow-for-tcg "its built-in timeouts are too tight under TCG with KASAN"
+	echo "$targets" > "$RUN/kselftest.expected"
 	# The kselftest runner reopens /dev/stdout: give it a pipe, not a file.
 	# Each program's end goes to the phases.
 	phase kselftest setup
