@@ -17,19 +17,19 @@ set -eu
 RUN=$RUNS/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
 export RUN
-# One host thread per vCPU, or readers on two vCPUs cannot scale; see boot.sh
+# One host thread per vCPU, or readers on two vCPUs cannot scale; see vm.sh
 # for the risk that comes with it. tsc=reliable: under a loaded TCG host the
 # clocksource watchdog can mark the TSC unstable mid-run. That switches the
 # clock both PMUs read to the emulated HPET, and it flips the sched_clock
 # static key, patching kernel text: a bench guest died silently right after
 # "sched_clock: Marking unstable" (2026-11-26, 387 s into the run).
 # Multi-threaded TCG can also oops on "int3" when the guest kernel patches
-# its own text (boot.sh), at boot or mid-run: 3 of 21 bench boots on
+# its own text (vm.sh), at boot or mid-run: 3 of 21 bench boots on
 # 2026-11-26. That is QEMU 7.2's, not the bench's, so such a boot is
 # retried, at most twice, and the table says so; any other failure stops
 # here.
 
-# The second edu device sits behind a root port of its own, as boot.sh's
+# The second edu device sits behind a root port of its own, as vm.sh's
 # first does, so that both PMUs' devices are reached the same way.
 edu1="-device pcie-root-port,id=pmu_rp1,bus=pcie.0,chassis=2,slot=2 -device edu,id=edu1,bus=pmu_rp1"
 
@@ -43,7 +43,7 @@ bench_boot() {
 			die "the bench guest failed: $RUN/console.log"
 		mv "$RUN/console.log" "$RUN/console.int3-$tries.log"
 		rm -f "$RUN"/*.sock
-		warn "boot $tries oopsed on int3 (multi-threaded TCG, see harness/boot.sh): booting again"
+		warn "boot $tries oopsed on int3 (multi-threaded TCG, see harness/vm.sh): booting again"
 		tries=$((tries + 1))
 	done
 	[ "$tries" = 1 ] ||

@@ -1,14 +1,17 @@
 #!/bin/sh
-# An interactive shell in the test kernel, same machine as `make check`
-# (edu device on a hot-pluggable port, QMP on $RUN/qmp.sock).
+# An interactive shell in the test kernel: the machine, accelerator and
+# kernel parameters of `make check` (harness/vm.sh), with the edu device on
+# its hot-pluggable port, QMP on $RUN/qmp.sock and the guest's QMP port
+# (host_qmp in harness/guest/lib.sh) behind the broker.
 set -eu
 . "$(dirname "$0")/env.sh"
+[ -f "$BUILD/arch/x86/boot/bzImage" ] || die "no kernel in $BUILD; run 'make build'"
 RUN=$RUNS/shell-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN"
-accel=--disable-kvm
-[ "${KVM:-0}" = 1 ] && accel=
-say "QMP socket: $RUN/qmp.sock (e.g. socat - UNIX-CONNECT:$RUN/qmp.sock)"
-exec vng --run "$BUILD" --disable-microvm $accel --cpus "${CPUS:-2}" \
-	--memory "${MEMORY:-3G}" --append "no5lvl kasan_multi_shot" --rwdir "$RUN" --cwd "$REPO" \
-	--qemu-opts="-device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
--device edu,id=edu0,bus=pmu_rp0 -qmp unix:$RUN/qmp.sock,server=on,wait=off"
+. "$(dirname "$0")/vm.sh"
+vm_broker "$RUN"
+trap 'kill $broker_pid 2>/dev/null || true' EXIT
+say "booting the $FLAVOUR kernel ($accel_what: $why); QMP socket: $RUN/qmp.sock (e.g. socat - UNIX-CONNECT:$RUN/qmp.sock)"
+vng --run "$BUILD" --disable-microvm --force-9p $accel \
+	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
+	--rwdir "$RUN" --cwd "$REPO" --qemu-opts="$(vm_qemu_opts "$RUN")"
