@@ -82,9 +82,14 @@ case_() {
 	fi
 }
 
-if ! sh "$REPO/harness/report.sh" "$base" > "$tmp/base.out" 2>&1; then
-	echo "  FAIL  report self-test: the clean run fails:"; sed 's/^/        /' "$tmp/base.out"; fail=1
-fi
+# clean NAME DIR: the report of run directory DIR must pass.
+clean() {
+	if ! sh "$REPO/harness/report.sh" "$2" > "$2.out" 2>&1; then
+		echo "  FAIL  report self-test: $1 fails:"; sed 's/^/        /' "$2.out"; fail=1
+	fi
+}
+
+clean "the clean run" "$base"
 case_ "a WARNING" "FAIL   dmesg: 1 splat lines" \
 	"echo '[    4.000000] WARNING: kernel/events/core.c:13100 at perf_pmu_unregister+0x1/0x2' >> dmesg.txt"
 case_ "an expedited RCU stall" "FAIL   dmesg" \
@@ -134,9 +139,7 @@ case_ "a taint" "FAIL   taint: 262656" \
 # check runs them in guest a only): a failed case in either fails the run.
 two='for g in a b; do mkdir $g; cp -a "$base/." $g/; done'
 mkdir "$tmp/two" && (cd "$tmp/two" && eval "$two")
-if ! sh "$REPO/harness/report.sh" "$tmp/two" > "$tmp/two.out" 2>&1; then
-	echo "  FAIL  report self-test: the clean run of two guests fails:"; sed 's/^/        /' "$tmp/two.out"; fail=1
-fi
+clean "the clean run of two guests" "$tmp/two"
 case_ "a kselftest case that failed in guest a of two" "FAIL   perf_events: mmap: perf_mmap.ring" \
 	"$two; sed -i 's/^# ok 1 perf_mmap.ring/# not ok 1 perf_mmap.ring/' a/kselftest.tap"
 case_ "a kselftest case that failed in guest b of two" "FAIL   perf_unbind: perf_unbind: unbind.final_counts" \
