@@ -135,11 +135,14 @@ case_ "a perf_unbind case that skipped" "FAIL   perf_unbind: perf_unbind: unbind
 	"sed -i 's/^# ok 1 unbind.final_counts\$/# ok 1 unbind.final_counts # SKIP no edu device bound/' kselftest.tap"
 case_ "a taint" "FAIL   taint: 262656" \
 	"echo 262656 > tainted"
-# Two guests side by side (GUESTS=2), each with kselftests here (make
-# check runs them in guest a only): a failed case in either fails the run.
+# Two guests side by side (GUESTS=2): make check runs the kselftests in
+# guest a only; a failed case in either guest fails the run, and so does a
+# run where neither ran them.
 two='for g in a b; do mkdir $g; cp -a "$base/." $g/; done'
-mkdir "$tmp/two" && (cd "$tmp/two" && eval "$two")
+mkdir "$tmp/two" && (cd "$tmp/two" && eval "$two" && rm b/kselftest.tap b/kselftest.expected)
 clean "the clean run of two guests" "$tmp/two"
+case_ "two guests, neither of which ran the kselftests" "FAIL   kselftests: neither guest ran them" \
+	"$two; rm a/kselftest.tap a/kselftest.expected b/kselftest.tap b/kselftest.expected"
 case_ "a kselftest case that failed in guest a of two" "FAIL   perf_events: mmap: perf_mmap.ring" \
 	"$two; sed -i 's/^# ok 1 perf_mmap.ring/# not ok 1 perf_mmap.ring/' a/kselftest.tap"
 case_ "a kselftest case that failed in guest b of two" "FAIL   perf_unbind: perf_unbind: unbind.final_counts" \

@@ -99,9 +99,9 @@ awk '/^(not )?ok [0-9]+ / {
 	if ($0 ~ /# SKIP/) r = "skip"; else r = ($1 == "not") ? "fail" : "pass"
 	print "C " r " " name }' "$R/harness.tap" 2>/dev/null
 
-# Of two guests, those that ran kselftests (kselftest.expected).
+# Of two guests, those that ran kselftests or have their results.
 ks=1
-[ -z "$part" ] || [ -f "$R/kselftest.expected" ] || ks=0
+[ -z "$part" ] || [ -f "$R/kselftest.expected" ] || [ -f "$R/kselftest.tap" ] || ks=0
 [ "$ks" = 0 ] || echo "kselftests$on"
 [ "$ks" = 0 ] || awk '
 	/^# (not )?ok [0-9]+ / {
@@ -228,6 +228,11 @@ host_span "$R" "boot$at, all of it"
 if [ -d "$RUN/a" ]; then
 	guest_raw "$RUN/a" a
 	guest_raw "$RUN/b" b
+	# The kselftests run in one of the two (harness/guest/check.sh).
+	if [ ! -f "$RUN/a/kselftest.expected" ] && [ ! -f "$RUN/b/kselftest.expected" ]; then
+		echo "kselftests"
+		echo "C fail kselftests: neither guest ran them (no kselftest.expected in a or b)"
+	fi
 else
 	guest_raw "$RUN"
 fi

@@ -6,13 +6,18 @@ set -eu
 log=$BUILD/.pmu-rs-rustdoc.log
 # `make rustdoc` documents every crate again each time (about a minute
 # warm). What it reads: the crates' sources under rust/, the bindings the
-# build generated, the kernel's config and rustdoc itself. When none of
-# these changed since a run that passed, its log stands (RUSTDOC_AGAIN=1
-# runs it anyway).
+# build generated, the kernel's config, rustdoc itself and its flags (the
+# Makefiles that make them, the target and cfg files the build generated,
+# our make command line). When none of these changed since a run that
+# passed, its log stands (RUSTDOC_AGAIN=1 runs it anyway).
 stamp=$BUILD/.pmu-rs-rustdoc.stamp
-inputs=$( { /usr/bin/rustdoc --version; cat "$BUILD/.config"
-	(cd "$SRC" && find rust -type f \( -name '*.rs' -o -name Makefile \) | sort | xargs sha256sum)
-	(cd "$BUILD" && find rust -type f -name '*.rs' | sort | xargs sha256sum); } | sha256sum)
+inputs=$( { /usr/bin/rustdoc --version; echo "$KMAKE"
+	(cd "$SRC" && { find rust -type f \( -name '*.rs' -o -name Makefile \)
+		find scripts -maxdepth 1 -name 'Makefile*'
+		echo Makefile; echo arch/x86/Makefile; } | sort | xargs -r sha256sum)
+	(cd "$BUILD" && { find rust -type f -name '*.rs'
+		echo .config; echo scripts/target.json; echo include/generated/rustc_cfg; } |
+		sort | xargs -r sha256sum); } | sha256sum)
 if [ "${RUSTDOC_AGAIN:-0}" != 1 ] && [ -f "$log" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$inputs" ]; then
 	say "rustdoc: its inputs are those of the last run that passed; its log stands"
 else

@@ -53,14 +53,18 @@ fi
 # log_buf_len: a ring buffer that holds the whole run (make stress wrapped
 # the default 256 KiB), so that dmesg.txt starts at the boot (the report
 # checks).
+# shell_append is `make shell`'s.
+params="no5lvl kasan_multi_shot log_buf_len=32M"
+shell_append="$params ${BOOT_APPEND:-}"
 # rootflags: the root is the host's, exported read-only over 9p
 # (virtme-ng's virtiofsd does not run here: --force-9p skips its tries),
 # and virtme-ng mounts it with no page cache, so that every exec reads the
 # binary and its libraries again through QEMU. The root does not change
-# while the guest runs: cache=loose (a later rootflags= wins) took make
-# check's boot to its first script from 176 to 119 s and perf-live.sh from
-# 900 to 390 s (the timing table of make check).
-append="no5lvl kasan_multi_shot log_buf_len=32M \
+# while a scripted guest runs: cache=loose (a later rootflags= wins) took
+# make check's boot to its first script from 176 to 119 s and perf-live.sh
+# from 900 to 390 s (the timing table of make check). Not for `make shell`,
+# where files edited on the host while the guest runs must be seen fresh.
+append="$params \
 rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose ${BOOT_APPEND:-}"
 
 # The QEMU options of the machine, for run directory $1; EXTRA_QEMU_OPTS

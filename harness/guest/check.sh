@@ -59,7 +59,8 @@ check:a) scripts="harness-selftest.sh sample-rust-pmu.sh" targets=$(cat "$REPO/h
 check:b) scripts="i915-pmu-rs.sh perf-live.sh" targets= ;;
 kcsan:*) scripts=$all_scripts targets=perf_unbind ;;
 only:*) targets=${4%%:*} ;;
-*) targets= ;;
+kunit:* | script:*) targets= ;;
+*) log "check.sh: no such mode '${3:-}${part:+ $part}'"; exit 1 ;;
 esac
 # The driver's KUnit suite runs when its module loads; load it before the
 # KUnit results are collected. It binds to the edu device.
