@@ -30,7 +30,7 @@ echo "${3:-check}" > "$RUN/mode"
 # unloaded before the scan are bare addresses, which the report names with
 # these and the symbols of the .ko (harness/report.sh). A load shorter
 # than the poll may be missed; its frames stay bare, and still count.
-# One bash process with no fork a second (under TCG an exec costs 0.3 s):
+# One bash process with no fork a second (an exec is slow under TCG):
 # it naps in read -t on a FIFO nobody writes to, as lib.sh's nap does.
 rm -f /tmp/modules.stop /tmp/modules.nap
 mkfifo /tmp/modules.nap

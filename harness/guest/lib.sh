@@ -22,9 +22,10 @@ host_qmp() {
 	echo "$reply"
 }
 
-# nap SECONDS: sleep. Under TCG a fork and exec costs about 0.3 s, more
-# than the 0.1 s naps of wait_for; bash waits in its read builtin instead,
-# with a timeout, on a FIFO that nobody writes to (fd 8, opened once).
+# nap SECONDS: sleep. Under TCG with KASAN a fork and exec of sleep can
+# take longer than the 0.1 s naps of wait_for; bash waits in its read
+# builtin instead, with a timeout, on a FIFO that nobody writes to (fd 8,
+# opened once).
 if [ -n "${BASH_VERSION:-}" ] && mkfifo "/tmp/pmu-rs-nap.$$" 2>/dev/null; then
 	exec 8<> "/tmp/pmu-rs-nap.$$"
 	rm -f "/tmp/pmu-rs-nap.$$"

@@ -187,7 +187,7 @@ else
 	echo 0 > $fs/verbose
 	echo N > $fs/ignore-gfp-wait
 	# fail-nth is the task's: each bind runs in a subshell, a forked task
-	# of its own (forked, not exec'd: an exec costs 0.3 s under TCG).
+	# of its own (forked, not exec'd: an exec is slow under TCG).
 	points=$(echo 1000000 > /proc/self/fail-nth && echo "$dev" > "$drv/bind" &&
 		read -r left < /proc/self/fail-nth && echo $((1000000 - left)))
 	echo "$dev" > "$drv/unbind"
