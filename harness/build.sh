@@ -7,19 +7,10 @@ set -eu
 . "$(dirname "$0")/env.sh"
 
 log=$BUILD/.pmu-rs-build.log
-say "building the $FLAVOUR kernel in $BUILD (cold: ~15 min, warm: seconds)"
+say "building the $FLAVOUR kernel in $BUILD ($(cold_build_says); warm: seconds)"
 start=$(date +%s)
-# Progress is counted against the step count of the last full build of the
-# flavour (one of more than 1000 steps), when there was one.
-full=$(cat "$BUILD/.pmu-rs-steps" 2>/dev/null || echo 0)
 set +e
-$KMAKE -j"$JOBS" CLIPPY=1 all 2>&1 | tee "$log" | awk -v full="$full" -v steps="$BUILD/.pmu-rs-steps" '
-	/^  [A-Z]/ { n++; last = $0 }
-	n && n % 250 == 0 && last != shown {
-		of = full > n ? sprintf(" of ~%d (%d%%)", full, 100 * n / full) : ""
-		printf "  ... %d steps%s, at:%s\n", n, of, substr(last, 2); shown = last; fflush() }
-	/: error[: ]|^error(\[E[0-9]+\])?:|\*\*\* \[/ { print; fflush(); failed = 1 }
-	END { printf "  %d build steps\n", n; if (n > 1000 && !failed) print n > steps }' >&2
+$KMAKE -j"$JOBS" CLIPPY=1 all 2>&1 | tee "$log" | kbuild_progress "" 1000
 set -e
 # (no pipefail in POSIX sh: make's failure is read back from its log)
 if grep -q '\*\*\* \[' "$log"; then

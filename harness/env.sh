@@ -44,6 +44,30 @@ LIBCLANG_PATH=/usr/lib/llvm-$LLVM_MAJOR/lib"
 KMAKE=$(kmake_for "$SRC")
 JOBS=${JOBS:-$(nproc)}
 
+# A cold build of the flavour as measured on the 2-CPU CI machine
+# (harness/build-steps): "STEPS SECONDS DATE", or nothing.
+cold_build() { awk -v f="$FLAVOUR" '$1 == f { print $2, $3, $4 }' "$REPO/harness/build-steps"; }
+# What a cold build of the flavour takes, for a banner.
+cold_build_says() {
+	set -- $(cold_build)
+	if [ $# = 3 ]; then echo "cold: $1 steps, $(($2 / 60)) min on 2 CPUs (measured $3)"
+	else echo "cold: not measured"; fi
+}
+# Kbuild's output on stdin -> a progress line every 250 steps on stderr,
+# against the step count of the last full build of the flavour in
+# $BUILD/.pmu-rs-steps$1 (one of more than $2 steps), else of
+# harness/build-steps; errors as they come; the count at the end.
+kbuild_progress() {
+	full=$(cat "$BUILD/.pmu-rs-steps$1" 2>/dev/null || cold_build | cut -d' ' -f1)
+	awk -v full="${full:-0}" -v min="$2" -v steps="$BUILD/.pmu-rs-steps$1" '
+	/^  [A-Z]/ { n++; last = $0 }
+	n && n % 250 == 0 && last != shown {
+		of = full > n ? sprintf(" of ~%d (%d%%)", full, 100 * n / full) : ""
+		printf "  ... %d steps%s, at:%s\n", n, of, substr(last, 2); shown = last; fflush() }
+	/: error[: ]|^error(\[E[0-9]+\])?:|\*\*\* \[/ { print; fflush(); failed = 1 }
+	END { if (n > 250) printf "  %d build steps\n", n; if (n > min && !failed) print n > steps }' >&2
+}
+
 # Where the time goes: a host step ends with `phase_done NAME`, which
 # appends "NAME SECONDS" to a log that the next boot takes into its run
 # directory (harness/run.sh), for its report's timing table.
@@ -99,9 +123,11 @@ series_check_overlay() {
 # The Kconfig fragment of the flavour: harness/pmu-rs.config, and for the
 # other flavours harness/$FLAVOUR.config on top, which replaces every symbol
 # of the first that starts with one of its own (CONFIG_KASAN also drops
-# CONFIG_KASAN_INLINE). Prints the path of the fragment.
+# CONFIG_KASAN_INLINE); for the series check's allnoconfig kernel,
+# harness/series.config alone. Prints the path of the fragment.
 flavour_fragment() {
 	[ "$FLAVOUR" = test ] && { echo "$REPO/harness/pmu-rs.config"; return; }
+	[ "$FLAVOUR" = series ] && { echo "$REPO/harness/series.config"; return; }
 	top=$REPO/harness/$FLAVOUR.config
 	[ -f "$top" ] || die "no Kconfig fragment $top for FLAVOUR=$FLAVOUR"
 	mkdir -p "$BUILD"

@@ -7,47 +7,107 @@
 # driver built in (=y).
 #
 # Each section of `series` is sent against the base, so each is checked on
-# the base: the small ones first (a reset after them is cheap), the main
-# one last; then the others are applied on top of it for the comparison
-# with `make build`'s tree, which has them all.
+# the base (the order is below); then the others are applied on top of the
+# main one for the comparison with `make build`'s tree, which has them all.
 #
-# The kernel is the test kernel's configuration without its debugging
-# options (harness/series.config, FLAVOUR=series), in its own build
-# directory. Not covered here: the kselftests (`make build` builds them)
-# and the KCSAN-only code of the kcsan-rust patch (`make kcsan` builds it).
+# The kernel is the smallest that compiles what the series touches:
+# `allnoconfig` with harness/series.config (FLAVOUR=series, its own build
+# directory), CONFIG_WERROR so that a compiler or clippy warning fails.
+# After each section's last patch, harness/series-cover.sh proves that it
+# compiled every changed file and every changed line's #if branch. Not
+# covered here, and listed there: the kselftests (`make build` builds
+# them), the KCSAN-only code of the kcsan-rust patch (`make kcsan`).
+#
+# What passed is not checked again. A patch that passed is recorded under
+# a key of its content, of every patch before it in its section and of
+# everything it was checked with (the base, this script and its helpers,
+# the configuration, the toolchain): refs/passed/KEY in the scratch
+# repository names the tree it left. A section resumes after its last
+# recorded patch, and a run in which everything was recorded, and make
+# build's tree is the same, ends at once. SERIES_CHECK_AGAIN=1 checks all.
+#
+# SERIES_DIR=dir checks the `git format-patch` series in dir/SECTION/
+# instead (harness/series-selftest.sh), without the comparison with make
+# build's tree that the real series ends with.
 set -eu
 FLAVOUR=series
 . "$(dirname "$0")/env.sh"
 
 work=$CACHE/series/git
 tree=$CACHE/series/check
-out=$CACHE/series/check-out	# not `make series`'s directory: see below
 log=$BUILD/.pmu-rs-series-check.log
 start=$(date +%s)
+mkdir -p "$CACHE/series" "$BUILD"
 
-# The series is signed off as whoever runs this; on a machine with no git
-# identity (a CI runner), as "series-check", in this check's own directory
-# only: nothing that `make series` writes.
-if ! git -C "$REPO" config user.email >/dev/null; then
-	export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=series-check \
-		GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=series-check
+if [ -n "${SERIES_DIR:-}" ]; then
+	out=$SERIES_DIR
+	sections=$(cd "$out" && ls -d -- */ | tr -d /)
+	main=$(echo "$sections" | head -1)
+	others=
+else
+	out=$CACHE/series/check-out	# not `make series`'s directory
+	# The series is signed off as whoever runs this; on a machine with no
+	# git identity (a CI runner), as "series-check", in this check's own
+	# directory only: nothing that `make series` writes.
+	if ! git -C "$REPO" config user.email >/dev/null; then
+		export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=series-check \
+			GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=series-check
+	fi
+	say "series-check: make series into $out"
+	O=$out sh "$REPO/harness/series.sh" > "$CACHE/series/series.log" 2>&1 ||
+		{ cat "$CACHE/series/series.log" >&2; die "make series failed"; }
+	cat "$CACHE/series/series.log" >&2
+	sections=$(series_sections)
+	main=$(echo "$sections" | head -1)
+	others=$(echo "$sections" | tail -n +2)
 fi
-mkdir -p "$CACHE/series"
-say "series-check: make series into $out"
-O=$out sh "$REPO/harness/series.sh" > "$CACHE/series/series.log" 2>&1 ||
-	{ cat "$CACHE/series/series.log" >&2; die "make series failed"; }
-cat "$CACHE/series/series.log" >&2
 
-# The scratch tree: a worktree of the series repository, reset to the base.
-# A reset touches only the files the last run changed.
+frag=$(flavour_fragment)
+KMAKE=$(kmake_for "$tree")
+hash() { sha256sum | cut -c1-16; }
+# What every patch is checked with.
+env_key=$( { cat "$REPO/base.lock" "$frag" "$0" "$REPO/harness/series-cover.sh" \
+		"$REPO/harness/env.sh"
+	echo "$KMAKE"; /usr/bin/rustc --version; /usr/bin/clippy-driver --version
+	"clang-$LLVM_MAJOR" --version | head -1; "$TOOLS/bin/bindgen" --version; } 2>&1 | hash)
+# The key of a patch ($2) after the patch of key $1: its text less the
+# commit id and date, which follow the repository's last commit.
+next_key() { { echo "$1"; sed -E '/^From [0-9a-f]{40} /d; /^Date: /d' "$2"; } | hash; }
+passed() { git -C "$work" rev-parse -q --verify "refs/passed/$1^{commit}" 2>/dev/null; }
+
+patches_of() {
+	for p in "$out/$1"/*.patch; do
+		case $p in *0000-cover-letter.patch) ;; *) echo "$p" ;; esac
+	done
+}
+n=0
+total=0
+for section in $sections; do
+	total=$((total + $(patches_of "$section" | wc -l)))
+done
+
+# The whole run: every patch in its place, and make build's tree.
+if [ -z "${SERIES_DIR:-}" ]; then
+	all_key=$( { echo "$env_key"; for s in $sections; do
+			echo "== $s"; for p in $(patches_of "$s"); do
+				sed -E '/^From [0-9a-f]{40} /d; /^Date: /d' "$p"; done; done
+		(cd "$SRC" && sort .pmu-rs-manifest | xargs -r sha256sum); } | hash)
+	if [ "${SERIES_CHECK_AGAIN:-0}" != 1 ] && passed "all-$all_key" >/dev/null; then
+		say "series-check: the series, make build's tree and all they are checked with are those of a run that passed (key $all_key): nothing to check again (SERIES_CHECK_AGAIN=1 checks anyway)"
+		exit 0
+	fi
+fi
+
+# The scratch tree: a worktree of the series repository.
 if ! git -C "$tree" rev-parse -q --verify base >/dev/null 2>&1; then
 	rm -rf "$tree"
 	git -C "$work" worktree prune
 	git -C "$work" worktree add -q --detach "$tree" base
 fi
-reset() {
+# Puts the tree at commit $1; touches only the files that differ.
+goto() {
 	git -C "$tree" am --abort >/dev/null 2>&1 || true
-	git -C "$tree" checkout -q -f --detach base
+	git -C "$tree" checkout -q -f --detach "$1"
 	git -C "$tree" clean -q -fdx
 }
 am() {
@@ -55,24 +115,28 @@ am() {
 		am -q "$1" > "$log" 2>&1
 }
 
-# The configuration: pmu-rs.config with series.config on top, merged again
-# after every patch that touches a Kconfig file (new symbols get their
-# fragment's value once they exist).
-frag=$(flavour_fragment)
-KMAKE=$(kmake_for "$tree")
+# The configuration: allnoconfig with the fragment, again after every patch
+# that touches a Kconfig file (a new symbol gets its value once it exists).
+# Every symbol of the fragment that the tree defines must keep its value.
 configure() {
-	if [ ! -f "$BUILD/.config" ]; then
-		(cd "$tree" && vng --kconfig O="$BUILD" LLVM=-$LLVM_MAJOR) > "$log" 2>&1 ||
-			{ tail -n 30 "$log" >&2; die "vng --kconfig failed"; }
-	fi
-	"$tree/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" \
-		"$frag" > "$log" 2>&1
-	$KMAKE -s olddefconfig >> "$log" 2>&1
+	$KMAKE -s KCONFIG_ALLCONFIG="$frag" allnoconfig > "$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; die "allnoconfig failed (log: $log)"; }
+	defined=$(find "$tree" -name 'Kconfig*' -exec sed -n 's/^[[:space:]]*\(menu\)\{0,1\}config[[:space:]]\{1,\}\([A-Z0-9_]*\).*/\2/p' {} + | sort -u)
+	for line in $(grep -o '^CONFIG_[A-Z0-9_]*=.*' "$frag"); do
+		sym=${line%%=*}
+		echo "$defined" | grep -qx "${sym#CONFIG_}" || continue
+		grep -qxF "$line" "$BUILD/.config" ||
+			die "series.config wants $line, .config has \"$(grep "^$sym=\|^# $sym is not set" "$BUILD/.config" || echo "$sym absent")\""
+	done
 }
-# Builds; prints the seconds it took. $1 names what is built, for the error.
+# Builds, with a progress line every 250 steps; prints the seconds it took.
+# $1 names what is built, for the error; $2, when given, is the number of
+# steps above which this build's count is the flavour's full count.
 build() {
 	t0=$(date +%s)
-	if ! $KMAKE -j"$JOBS" CLIPPY=1 > "$log" 2>&1; then
+	{ $KMAKE -j"$JOBS" CLIPPY=1 2>&1; echo "pmu-rs: make exited with $?"; } |
+		tee "$log" | kbuild_progress "" "${2:-999999}"
+	if ! grep -qx 'pmu-rs: make exited with 0' "$log"; then
 		grep -E -m 20 'error|warning:' "$log" >&2 || tail -n 30 "$log" >&2
 		die "$1 does not build (log: $log)"
 	fi
@@ -91,39 +155,77 @@ check_patch() {
 	# file has a maintainer is checked after it, below.
 	cpout=$(checkpatch_patch "$tree" ",FILE_PATH_CHANGES" "$p")
 	[ -z "$cpout" ] || { printf '%s' "$cpout" >&2; die "$name: checkpatch --strict complains"; }
-	if git -C "$tree" diff --name-only HEAD~1 HEAD | grep -q 'Kconfig'; then
+	files=$(git -C "$tree" diff --name-only HEAD~1 HEAD)
+	n=$((n + 1))
+	# A patch of documentation, MAINTAINERS or kselftests only leaves the
+	# kernel as it was (make docs and make build check those).
+	if ! echo "$files" | grep -qv '^Documentation/\|^MAINTAINERS$\|^tools/'; then
+		say "series-check: [$n/$total] $section: $subj: checkpatch clean, changes nothing the kernel build reads"
+		return
+	fi
+	if echo "$files" | grep -q 'Kconfig'; then
 		configure
 	fi
 	t=$(build "$name")
-	n=$((n + 1))
 	say "series-check: [$n/$total] $section: $subj: checkpatch clean, built in $t s"
 }
-patches_of() {
-	for p in "$out/$1"/*.patch; do
-		case $p in *0000-cover-letter.patch) ;; *) echo "$p" ;; esac
-	done
-}
 
-sections=$(series_sections)
-main=$(echo "$sections" | head -1)
-others=$(echo "$sections" | tail -n +2)
-total=$(series_patches | wc -l)
-n=0
-
-reset
-configure
-[ -f "$BUILD/vmlinux" ] || say "series-check: first build of the base in $BUILD (cold: ~15 min)"
-t=$(build "the base")
-say "series-check: the base built in $t s"
-for section in $others $main; do
-	if [ "$section" != "$(echo "$others" | head -1)" ]; then
-		reset
-		configure
-	fi
-	for p in $(patches_of "$section"); do
-		check_patch "$p"
-	done
+# The order: the small sections first when the main one is checked from
+# the base (going back to the base after one of them is cheap), else the
+# main one first (going back to the base after it costs one rebuild of
+# what its patches change, not one per small section).
+order="$others $main"
+k=$env_key
+for p in $(patches_of "$main"); do
+	k=$(next_key "$k" "$p")
+	if passed "$k" >/dev/null && [ "${SERIES_CHECK_AGAIN:-0}" != 1 ]; then order="$main $others"; fi
+	break
 done
+for section in $order; do
+	# The patches of the section that passed with the same ones before
+	# them are not checked again.
+	key=$env_key at=base skip=0
+	for p in $(patches_of "$section"); do
+		k=$(next_key "$key" "$p")
+		c=$(passed "$k") || break
+		key=$k at=$c skip=$((skip + 1))
+	done
+	count=$(patches_of "$section" | wc -l)
+	if [ "$skip" = "$count" ] && [ "${SERIES_CHECK_AGAIN:-0}" != 1 ]; then
+		n=$((n + count))
+		say "series-check: $section: its $count patches passed before (refs/passed/$key)"
+		[ "$section" != "$main" ] || main_key=$key
+		continue
+	fi
+	[ "${SERIES_CHECK_AGAIN:-0}" != 1 ] || key=$env_key at=base skip=0
+	goto "$at"
+	configure
+	if [ "$skip" -gt 0 ]; then
+		n=$((n + skip))
+		say "series-check: $section: its first $skip patches passed before; from the tree they left"
+	else
+		cold=
+		[ -f "$BUILD/vmlinux" ] || { cold=500; say "series-check: first build of the base in $BUILD ($(cold_build_says))"; }
+		t=$(build "the base" $cold)
+		say "series-check: the base built in $t s"
+	fi
+	i=0
+	for p in $(patches_of "$section"); do
+		i=$((i + 1))
+		[ "$i" -gt "$skip" ] || continue
+		key=$(next_key "$key" "$p")
+		check_patch "$p"
+		if [ "$i" = "$count" ]; then
+			sh "$REPO/harness/series-cover.sh" "$tree" "$BUILD" >&2 ||
+				die "$section: the series kernel does not compile all the series changes: set what is missing in harness/series.config"
+		fi
+		git -C "$work" update-ref "refs/passed/$key" "$(git -C "$tree" rev-parse HEAD)"
+	done
+	[ "$section" != "$main" ] || main_key=$key
+done
+[ -z "${SERIES_DIR:-}" ] || { say "series-check: $n patches of $SERIES_DIR passed"; exit 0; }
+
+goto "$(passed "$main_key")"
 for section in $others; do
 	for p in $(patches_of "$section"); do
 		am "$p" || { cat "$log" >&2; die "$section/$(basename "$p") does not apply on top of $main"; }
@@ -171,3 +273,4 @@ for m in samples/rust/rust_pmu.ko drivers/gpu/drm/i915/pmu_rs/i915_pmu_rs.ko; do
 done
 say "series-check: sample and driver built in (=y) in $t s"
 say "series-check: $n patches apply, pass checkpatch --strict and build one by one ($(($(date +%s) - start)) s)"
+git -C "$work" update-ref "refs/passed/all-$all_key" "$(git -C "$tree" rev-parse HEAD)"
