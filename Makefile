@@ -6,8 +6,8 @@
 H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
-	stress kcsan bench kselftest report series series-check bump fmt clean \
-	distclean help mutants check-start
+	stress kcsan bench kselftest report series series-check series-selftest \
+	bump fmt clean distclean help mutants check-start
 
 all: help
 
@@ -48,7 +48,7 @@ docs: tree
 ## check      lints, build, boot, KUnit + kselftests + splat scan: the verdict
 # The boot's timeout: it took 1659 s in one run and passed 1800 s in the
 # next on the same 2-core machine (runs/*/phases), so 1800 s is no margin.
-check: check-start lint build rustdoc docs
+check: check-start lint build rustdoc docs series-selftest
 	@BOOT_TIMEOUT=$${BOOT_TIMEOUT:-3000} sh $(H)/run.sh check.sh
 
 # The timing table of a check lists this check's host steps only.
@@ -110,6 +110,12 @@ series: base
 ##            to `make build`'s tree and built with sample and driver =y
 series-check: tree
 	@sh $(H)/series-check.sh
+
+## series-selftest  series-check must fail on a series that breaks
+##            bisection and on one with a clippy warning, naming the patch
+##            (in check; seconds when it passed on the same inputs)
+series-selftest: tree
+	@sh $(H)/series-selftest.sh
 
 ## bump       move base.lock to the newest 7.3.y served, once check passes on it
 bump:
