@@ -6,7 +6,7 @@
 H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
-	stress kcsan bench kselftest report series series-check series-selftest \
+	stress kcsan bench kselftest kunit report series series-check series-selftest \
 	bump fmt clean distclean help mutants check-start
 
 all: help
@@ -94,10 +94,15 @@ demo: build
 shell: build
 	@sh $(H)/shell.sh
 
+## kunit      boot and run the KUnit suites only: the Rust doctests,
+##            rust_perf and i915_pmu_rs
+kunit: build
+	@sh $(H)/run.sh check.sh kunit
+
 ## kselftest  T=target[:test] boot and run one kselftest target or test
 kselftest: build
 	@test -n "$(T)" || { echo "usage: make kselftest T=perf_events[:mmap]"; exit 2; }
-	@sh $(H)/run.sh check.sh only "$(T)"
+	@BOOT_APPEND="$${BOOT_APPEND:-} kunit.enable=0" sh $(H)/run.sh check.sh only "$(T)"
 
 ## series     the patch series as `git format-patch` output, one directory
 ##            per section of `series` (O=dir, default ~/.cache/pmu-rs/series/out;

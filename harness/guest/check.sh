@@ -8,8 +8,9 @@
 #   check.sh RUN BUILD [check [a|b] | stress | kcsan | only TARGET[:TEST] |
 #                       kunit | script NAME]
 #
-# kunit (the KUnit suites, no guest script or kselftest) and script NAME
-# (one script of harness/guest) are for `make mutants`.
+# kunit (the KUnit suites, no guest script or kselftest: `make kunit`,
+# `make mutants`) and script NAME (one script of harness/guest, for
+# `make mutants`); `make kselftest` (only) boots without KUnit.
 #
 # When `make check` boots two guests (GUESTS=2, harness/run.sh), part a
 # runs the KUnit suites, the harness and sample scripts and the
@@ -86,10 +87,21 @@ script() {
 	phase "$1"
 }
 : > /tmp/harness.tap
+case_prog= case_name=
 if [ "${3:-}" = only ]; then
 	# `make kselftest T=target[:test]`: just that, no harness self-test.
+	# A test that is no program of the target is a kselftest_harness
+	# case of one of them (`PROGRAM -l` lists it): that program runs with
+	# -t CASE alone.
 	case "$4" in
-	*:*) sel="-t $4" ;;
+	*:*) sel="-t $4"
+		if ! grep -qxF "$4" "$ksft/kselftest-list.txt"; then
+			case_name=${4#*:}
+			for p in $(sed -n "s/^${4%%:*}://p" "$ksft/kselftest-list.txt"); do
+				"$ksft/${4%%:*}/$p" -l 2>&1 | grep -qw -- "$case_name" && case_prog=$p && break
+			done
+			[ -n "$case_prog" ] || log "no program of ${4%%:*} has a test or case $case_name"
+		fi ;;
 	*) sel="-c $4" ;;
 	esac
 	: > "$RUN/harness.tap"
@@ -146,7 +158,22 @@ if [ -n "$targets" ]; then
 	phase kselftest setup
 	# (The shell, not awk: mawk reads a pipe a block at a time, so its
 	# clock readings came late, by minutes.)
-	(cd "$ksft" && ./run_kselftest.sh $timeout $sel) 2>&1 | while IFS= read -r l || [ -n "$l" ]; do
+	if [ -n "$case_name" ]; then
+		# One case, framed as the runner frames a program's output.
+		run() {
+			echo "TAP version 13"
+			echo "1..1"
+			echo "# selftests: $targets: $case_prog -t $case_name"
+			(cd "$ksft/$targets" && "./$case_prog" -t "$case_name") > /tmp/case.out 2>&1
+			r=$?
+			sed 's/^/# /' /tmp/case.out
+			if [ "$r" = 0 ]; then echo "ok 1 selftests: $targets: $case_prog"
+			else echo "not ok 1 selftests: $targets: $case_prog # exit=$r"; fi
+		}
+	else
+		run() { (cd "$ksft" && ./run_kselftest.sh $timeout $sel); }
+	fi
+	run 2>&1 | while IFS= read -r l || [ -n "$l" ]; do
 		printf '%s\n' "$l"
 		case $l in "ok "*" selftests: "* | "not ok "*" selftests: "*)
 			read -r up _ < /proc/uptime
