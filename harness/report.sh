@@ -63,9 +63,10 @@ mode=$(cat "$R/mode" 2>/dev/null || true)
 # KUnit: the kernel's own parser, tools/testing/kunit/kunit.py, on each KTAP
 # stream of the boot log (the built-in suites at boot, then one per module
 # loaded later, e.g. i915_pmu_rs); its JSON gives the suites' cases.
-# Guest b of make check and make kselftest boot without KUnit (kunit.enable=0).
+# Guest b of make check, make kselftest and make mutants' script runs boot
+# without KUnit (kunit.enable=0).
 kunit_ran=1
-[ "$part" != b ] && [ "$mode" != only ] || kunit_ran=0
+[ "$part" != b ] && [ "$mode" != only ] && [ "$mode" != script ] || kunit_ran=0
 if [ "$kunit_ran" = 1 ]; then
 echo "KUnit (kunit.py parse of the boot log)$on"
 rm -f "$R"/kunit.[0-9]*.ktap "$R"/kunit.[0-9]*.json

@@ -98,9 +98,11 @@ if [ "${3:-}" = only ]; then
 		if ! grep -qxF "$4" "$ksft/kselftest-list.txt"; then
 			case_name=${4#*:}
 			for p in $(sed -n "s/^${4%%:*}://p" "$ksft/kselftest-list.txt"); do
-				"$ksft/${4%%:*}/$p" -l 2>&1 | grep -qw -- "$case_name" && case_prog=$p && break
+				# -l: "FIXTURE VARIANT TEST" lines; the TEST column only.
+				"$ksft/${4%%:*}/$p" -l 2>&1 | awk -v c="$case_name" '$NF == c { f = 1 } END { exit !f }' &&
+					case_prog=$p && break
 			done
-			[ -n "$case_prog" ] || log "no program of ${4%%:*} has a test or case $case_name"
+			[ -n "$case_prog" ] || { log "no program of ${4%%:*} has a test or case $case_name"; case_prog=none; }
 		fi ;;
 	*) sel="-c $4" ;;
 	esac
@@ -164,9 +166,16 @@ if [ -n "$targets" ]; then
 			echo "TAP version 13"
 			echo "1..1"
 			echo "# selftests: $targets: $case_prog -t $case_name"
-			(cd "$ksft/$targets" && "./$case_prog" -t "$case_name") > /tmp/case.out 2>&1
-			r=$?
+			r=0
+			if [ "$case_prog" = none ]; then
+				echo "no program of $targets has a test or case $case_name" > /tmp/case.out
+				r=1
+			else
+				(cd "$ksft/$targets" && "./$case_prog" -t "$case_name") > /tmp/case.out 2>&1 || r=$?
+			fi
 			sed 's/^/# /' /tmp/case.out
+			# The case ran: a result line of it, not a plan of none.
+			grep -q '^\(not \)\{0,1\}ok [0-9]' /tmp/case.out || [ "$r" != 0 ] || r=no-case-ran
 			if [ "$r" = 0 ]; then echo "ok 1 selftests: $targets: $case_prog"
 			else echo "not ok 1 selftests: $targets: $case_prog # exit=$r"; fi
 		}
