@@ -37,7 +37,16 @@ work=$CACHE/series/git
 tree=$CACHE/series/check
 log=$BUILD/.pmu-rs-series-check.log
 start=$(date +%s)
+# A build directory made with another fragment starts afresh: Kbuild
+# leaves the .cmd files of objects a configuration no longer builds, and
+# series-cover.sh would take them for objects of this one.
+fh=$(sha256sum < "$REPO/harness/series.config" | cut -c1-16)
+if [ -d "$BUILD" ] && [ "$(cat "$BUILD/.pmu-rs-fragment" 2>/dev/null)" != "$fh" ]; then
+	say "series-check: $BUILD was built with another harness/series.config: starting it afresh"
+	rm -rf "$BUILD"
+fi
 mkdir -p "$CACHE/series" "$BUILD"
+echo "$fh" > "$BUILD/.pmu-rs-fragment"
 
 if [ -n "${SERIES_DIR:-}" ]; then
 	out=$SERIES_DIR
@@ -159,7 +168,7 @@ check_patch() {
 	n=$((n + 1))
 	# A patch of documentation, MAINTAINERS or kselftests only leaves the
 	# kernel as it was (make docs and make build check those).
-	if ! echo "$files" | grep -qv '^Documentation/\|^MAINTAINERS$\|^tools/'; then
+	if ! echo "$files" | grep -qv '^Documentation/\|^MAINTAINERS$\|^tools/testing/selftests/'; then
 		say "series-check: [$n/$total] $section: $subj: checkpatch clean, changes nothing the kernel build reads"
 		return
 	fi
@@ -167,6 +176,7 @@ check_patch() {
 		configure
 	fi
 	t=$(build "$name")
+	built=1
 	say "series-check: [$n/$total] $section: $subj: checkpatch clean, built in $t s"
 }
 
@@ -200,6 +210,7 @@ for section in $order; do
 	[ "${SERIES_CHECK_AGAIN:-0}" != 1 ] || key=$env_key at=base skip=0
 	goto "$at"
 	configure
+	built=
 	if [ "$skip" -gt 0 ]; then
 		n=$((n + skip))
 		say "series-check: $section: its first $skip patches passed before; from the tree they left"
@@ -207,6 +218,7 @@ for section in $order; do
 		cold=
 		[ -f "$BUILD/vmlinux" ] || { cold=500; say "series-check: first build of the base in $BUILD ($(cold_build_says))"; }
 		t=$(build "the base" $cold)
+		built=1
 		say "series-check: the base built in $t s"
 	fi
 	i=0
@@ -216,6 +228,13 @@ for section in $order; do
 		key=$(next_key "$key" "$p")
 		check_patch "$p"
 		if [ "$i" = "$count" ]; then
+			# The build directory must hold this tree's build: the
+			# patches not built (documentation) leave the one before
+			# them, if this run made it.
+			if [ -z "$built" ]; then
+				t=$(build "$section after its last patch")
+				say "series-check: $section: built as its last patch left it, for the coverage check, in $t s"
+			fi
 			sh "$REPO/harness/series-cover.sh" "$tree" "$BUILD" >&2 ||
 				die "$section: the series kernel does not compile all the series changes: set what is missing in harness/series.config"
 		fi

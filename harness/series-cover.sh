@@ -10,7 +10,10 @@
 # - Every changed line of a C file or header is compiled in: the #if,
 #   #ifdef and #elif branches around it whose conditions name a CONFIG_
 #   symbol hold under the build's autoconf.h (the C preprocessor decides).
-# - Every cfg(CONFIG_...) in a changed Rust line names a symbol set =y.
+# - Every cfg(CONFIG_...) in a changed Rust line names a symbol set =y
+#   (but inside not(); a cfg(any()) is not judged). A changed Rust line
+#   inside an item whose unchanged cfg attribute is lines above is not
+#   seen: the file is read, the item may be compiled out.
 #
 # What a part of the build other than this kernel covers is listed in
 # `elsewhere` below, with where it is checked. Prints what is not covered,
@@ -59,8 +62,8 @@ for f in $files; do
 	*.c | *.h)
 		# The new-side line numbers of the added lines.
 		lines=$(git -C "$tree" diff -U0 base HEAD -- "$f" | awk '
-			/^@@/ { split($3, a, ","); n = substr(a[1], 2); next }
-			/^\+\+\+/ { next }
+			/^@@/ { split($3, a, ","); n = substr(a[1], 2); h = 1; next }
+			!h { next }
 			/^\+/ { print n++ }')
 		# The #if conditions around each of them that name a CONFIG_
 		# symbol, distinct; "line<TAB>condition".
@@ -77,10 +80,13 @@ for f in $files; do
 			NR == FNR { want[$1] = 1; next }
 			{ first = FNR; l = $0
 			  while (l ~ /\\$/ && (getline more) > 0) l = substr(l, 1, length(l) - 1) " " more
+			  sub(/\/\/.*/, "", l); gsub(/\/\*[^*]*\*\//, "", l)
+			  # A changed line of code, not a conditional directive (whose
+			  # own branch is not what it sits in).
 			  hit = 0
-			  for (k = first; k <= FNR; k++) if (k in want) hit = k
-			  if (hit) { c = cond(); if (c != "" && !(c in seen)) { seen[c] = 1; print hit "\t" c } }
-			  sub(/\/\/.*/, "", l); gsub(/\/\*[^*]*\*\//, "", l) }
+			  if (l !~ /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)([ \t(]|$)/)
+				for (k = first; k <= FNR; k++) if (k in want) hit = k
+			  if (hit) { c = cond(); if (c != "" && !(c in seen)) { seen[c] = 1; print hit "\t" c } } }
 			l ~ /^[ \t]*#[ \t]*(if|ifdef|ifndef)[ \t(]/ {
 				sub(/^[ \t]*#[ \t]*/, "", l); kw = l; sub(/[ \t(].*/, "", kw)
 				e = substr(l, length(kw) + 1)
@@ -103,8 +109,10 @@ for f in $files; do
 		done < "$cmds.c"
 		;;
 	*.rs)
-		for sym in $(git -C "$tree" diff -U0 base HEAD -- "$f" | sed -n 's/^+[^+]//p' |
-				grep -o 'cfg([^)]*CONFIG_[A-Z0-9_]*' | grep -v 'not(' |
+		# The symbols a cfg() needs set: those inside not() are dropped,
+		# and a cfg(any()) is not judged (one of its symbols would do).
+		for sym in $(git -C "$tree" diff -U0 base HEAD -- "$f" | awk '/^@@/ { h = 1; next } h && /^\+/' |
+				grep -o 'cfg(.*' | grep -v 'any(' | sed 's/not([^()]*)//g' |
 				grep -o 'CONFIG_[A-Z0-9_]*' | sort -u); do
 			nr=$((nr + 1))
 			grep -qx "$sym=y" "$build/.config" || fail "$f: cfg($sym) code is compiled out ($sym is not =y)"

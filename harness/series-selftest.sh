@@ -25,7 +25,8 @@ mkdir -p "$dir"
 # First, in seconds: harness/series-cover.sh finds what a kernel does not
 # compile, in a synthetic tree and build directory: a changed file no
 # object reads, a changed line under an #ifdef of an unset symbol (next to
-# one under a set symbol), a Rust cfg of an unset symbol.
+# one under a set symbol, which starts with "++" as a diff's header does),
+# a Rust cfg of an unset symbol.
 t=$dir/cover
 rm -rf "$t"
 mkdir -p "$t/tree/include/linux" "$t/build/include/generated"
@@ -35,7 +36,7 @@ git -C "$t/tree" init -q
 git -C "$t/tree" add -A
 git -C "$t/tree" -c user.name=t -c user.email=t commit -q -m base
 git -C "$t/tree" branch -q base
-printf '#ifdef CONFIG_SET\nint b;\n#else\nint c;\n#endif\n' >> "$t/tree/a.c"
+printf '#ifdef CONFIG_SET\n++b;\n#else\nint c;\nint d;\n#endif\n' >> "$t/tree/a.c"
 printf 'int d;\n' > "$t/tree/unread.c"
 printf '#[cfg(CONFIG_UNSET_RS)]\nfn f() {}\n' > "$t/tree/r.rs"
 git -C "$t/tree" add -A
