@@ -140,14 +140,30 @@ flavour_fragment() {
 # prints what it reports. The base is a tarball, not a git tree: checkpatch
 # cannot look up the commits that Fixes: tags name (UNKNOWN_COMMIT_ID), and
 # a Fixes: tag quotes the upstream subject as it is, spelling included.
+# checkpatch.pl exits 1 on what it reports; any other failure (a crash,
+# on stderr) is reported with its exit status.
 checkpatch_patch() {
 	# In a git tree checkpatch also runs scripts/spdxcheck.py, with the
 	# system's python3, /usr/bin/python3 (python3-ply, python3-git).
-	(cd "$1" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
-		--ignore "UNKNOWN_COMMIT_ID$2" "$3") | awk '
+	{ (cd "$1" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --quiet --no-summary --show-types \
+		--ignore "UNKNOWN_COMMIT_ID$2" "$3" 2>&1); printf '\ncheckpatch.pl exited with %s\n' $?; } | awk '
 		BEGIN { RS = ""; ORS = "\n\n" }
+		/^checkpatch\.pl exited with [01]$/ { next }
 		/^WARNING:TYPO_SPELLING:/ && /\nFixes: [0-9a-f]+ \("/ { next }
 		{ print }'
+}
+
+# A patch file's text less what follows the repository's last commit (the
+# commit id and date of its "From " and "Date:" lines): what the content
+# key of a checked patch hashes.
+patch_text() { sed -E '/^From [0-9a-f]{40} /d; /^Date: /d' "$@"; }
+
+# Where git has no identity (a CI runner), sign off as "series-check" in
+# this script's git commands only: nothing that `make series` writes.
+git_identity_fallback() {
+	git -C "$REPO" config user.email >/dev/null && return
+	export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=series-check \
+		GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=series-check
 }
 
 # The "== name" sections of `series`, in order.

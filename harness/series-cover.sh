@@ -20,7 +20,7 @@
 # one line each, and fails if anything is.
 set -eu
 tree=$1 build=$2
-CC=${CC:-clang-19}
+CC=${CC:-clang-${LLVM_MAJOR:-19}}
 
 # path (a shell pattern) and where it is checked instead.
 elsewhere='

@@ -55,10 +55,7 @@ for want in 'NOT COVERED  unread.c: no object of the build reads it' \
 	grep -qE "$want" "$t/log" || { cat "$t/log" >&2; die "series-selftest: series-cover.sh did not say /$want/"; }
 done
 say "series-selftest: series-cover.sh finds an unread file, a line under a false #if and a Rust cfg off"
-if ! git -C "$REPO" config user.email >/dev/null; then
-	export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=user.name GIT_CONFIG_VALUE_0=series-check \
-		GIT_CONFIG_KEY_1=user.email GIT_CONFIG_VALUE_1=series-check
-fi
+git_identity_fallback
 O=$dir/real sh "$REPO/harness/series.sh" > "$dir/series.log" 2>&1 ||
 	{ cat "$dir/series.log" >&2; die "make series failed"; }
 main=$(series_sections | head -1)
@@ -69,9 +66,8 @@ grep -q '^+++ b/rust/kernel/perf/mod.rs' "$perf" && grep -q '^+++ b/samples/rust
 
 key=$( { cat "$0" "$REPO/harness/series-check.sh" "$REPO/harness/series-cover.sh" \
 		"$REPO/harness/env.sh" "$REPO/harness/series.config" "$REPO/base.lock"
-	/usr/bin/rustc --version; /usr/bin/clippy-driver --version; clang-19 --version | head -1
-	for p in "$real"/000[1-8]-*.patch; do
-		sed -E '/^From [0-9a-f]{40} /d; /^Date: /d' "$p"; done; } 2>&1 | sha256sum | cut -c1-16)
+	/usr/bin/rustc --version; /usr/bin/clippy-driver --version; "clang-$LLVM_MAJOR" --version | head -1
+	patch_text "$real"/000[1-8]-*.patch; } 2>&1 | sha256sum | cut -c1-16)
 if [ "${SERIES_CHECK_AGAIN:-0}" != 1 ] && [ "$(cat "$dir/passed" 2>/dev/null)" = "$key" ]; then
 	say "series-selftest: passed before on the same scripts, configuration and patches (key $key)"
 	exit 0

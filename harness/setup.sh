@@ -11,7 +11,7 @@ PACKAGES="rustc-web rust-web-src rust-web-clippy rustfmt-web clang-19 lld-19
 llvm-19 libclang-19-dev flex bison bc libelf-dev libssl-dev cpio kmod pciutils
 qemu-system-x86 linux-perf busybox-static python3-venv make gcc libc6-dev
 xz-utils zstd socat rsync python3-sphinx python3-sphinx-rtd-theme jq
-python3-ply python3-git"
+python3-ply python3-git ccache"
 # The bench kernel's clang: rustc's LLVM (see env.sh).
 if [ "$FLAVOUR" = bench ]; then
 	PACKAGES="$PACKAGES clang-22 lld-22 llvm-22 libclang-22-dev"
