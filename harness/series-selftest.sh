@@ -60,14 +60,24 @@ O=$dir/real sh "$REPO/harness/series.sh" > "$dir/series.log" 2>&1 ||
 	{ cat "$dir/series.log" >&2; die "make series failed"; }
 main=$(series_sections | head -1)
 real=$dir/real/$main
-perf=$(ls "$real"/0007-*.patch) sample=$(ls "$real"/0008-*.patch)
-grep -q '^+++ b/rust/kernel/perf/mod.rs' "$perf" && grep -q '^+++ b/samples/rust/rust_pmu.rs' "$sample" ||
-	die "series-selftest: want patch 7 to add kernel::perf and patch 8 the sample; update this test"
+# The patch that adds kernel::perf and the sample's, right after it.
+perf=$(grep -l '^+++ b/rust/kernel/perf/mod.rs' "$real"/[0-9]*.patch | head -n 1)
+sample=$(grep -l '^+++ b/samples/rust/rust_pmu.rs' "$real"/[0-9]*.patch | head -n 1)
+number() { basename "$1" | cut -c1-4 | sed 's/^0*//'; }
+[ -n "$perf" ] && [ -n "$sample" ] && [ "$(number "$sample")" = $(($(number "$perf") + 1)) ] ||
+	die "series-selftest: want a patch that adds kernel::perf and the sample's right after it; update this test"
+np=$(number "$perf")
+# The patches of the real series up to number $1.
+upto() {
+	for p in "$real"/[0-9]*.patch; do
+		[ "$(basename "$p")" != 0000-cover-letter.patch ] && [ "$(number "$p")" -le "$1" ] && echo "$p"
+	done
+}
 
 key=$( { cat "$0" "$REPO/harness/series-check.sh" "$REPO/harness/series-cover.sh" \
 		"$REPO/harness/env.sh" "$REPO/harness/series.config" "$REPO/base.lock"
 	/usr/bin/rustc --version; /usr/bin/clippy-driver --version; "clang-$LLVM_MAJOR" --version | head -1
-	patch_text "$real"/000[1-8]-*.patch; } 2>&1 | sha256sum | cut -c1-16)
+	patch_text $(upto $((np + 1))); } 2>&1 | sha256sum | cut -c1-16)
 if [ "${SERIES_CHECK_AGAIN:-0}" != 1 ] && [ "$(cat "$dir/passed" 2>/dev/null)" = "$key" ]; then
 	say "series-selftest: passed before on the same scripts, configuration and patches (key $key)"
 	exit 0
@@ -92,17 +102,18 @@ expect_failure() {
 	say "series-selftest: $1: failed as it must, in $(($(date +%s) - t0)) s: $(grep 'ERROR: ' "$dir/$1.log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
 }
 
-# bisect: patches 1-6, then the sample as patch 7.
+# bisect: the patches before kernel::perf's, then the sample in its place.
 rm -rf "$dir/bisect" "$dir/clippy"
 mkdir -p "$dir/bisect/$main" "$dir/clippy/$main"
-cp "$real"/000[1-6]-*.patch "$dir/bisect/$main/"
-bad=0007-$(basename "$sample" | cut -d- -f2-)
+cp $(upto $((np - 1))) "$dir/bisect/$main/"
+bad=$(basename "$perf" | cut -c1-4)-$(basename "$sample" | cut -d- -f2-)
 cp "$sample" "$dir/bisect/$main/$bad"
 expect_failure bisect "$bad" 'unresolved import|could not find `perf`|E0432|E0433'
 
-# clippy: patches 1-7, then the sample with a needless `return` in a new
-# function in place of the blank line after its `use` block.
-cp "$real"/000[1-7]-*.patch "$dir/clippy/$main/"
+# clippy: the patches up to kernel::perf's, then the sample with a
+# needless `return` in a new function in place of the blank line after
+# its `use` block.
+cp $(upto "$np") "$dir/clippy/$main/"
 awk 'f == 0 && prev == "+};" && $0 == "+" {
 		print "+#[allow(dead_code)] fn selftest_clippy() -> u32 { return 1; }"; f = 1; next }
 	{ print; prev = $0 } END { exit !f }' "$sample" > "$dir/clippy/$main/$(basename "$sample")" ||

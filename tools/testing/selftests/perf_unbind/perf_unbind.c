@@ -230,6 +230,8 @@ static const char *const splats[] = {
 	"BUG:", "WARNING:", "KASAN:", "UBSAN:", "Oops", "general protection",
 	"possible circular locking", "possible recursive locking",
 	"inconsistent lock state", "suspicious RCU usage", "invalid wait context",
+	/* debug-objects: e.g. an object freed while still active. */
+	"ODEBUG:",
 	/* An interrupt the driver left behind at unbind. */
 	"unexpected IRQ trap", "nobody cared", "No irq handler for vector",
 };
@@ -795,6 +797,36 @@ TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
 	ASSERT_EQ(0, gt_modprobe(&self->gt));
 	EXPECT_EQ(final, READ_COUNT(fd));
 	close(fd);
+}
+
+/*
+ * A write to perf_event_mux_interval_ms (0644 on every PMU) arms the PMU's
+ * multiplexing hrtimer on every online CPU, with events or without. Unbind
+ * before it fires: the PMU's per-CPU contexts are freed with it, and none
+ * may be freed with its timer armed (debug-objects: "ODEBUG: free active
+ * ... object type: hrtimer"; without them the timer would fire in freed
+ * memory, which KASAN reports). The wait covers the interval.
+ */
+TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind, 120)
+{
+	char path[PATH_MAX], old[32], now[32];
+	int kmsg;
+
+	gt_path(EVENT_SRC_DIR, &self->gt, "perf_event_mux_interval_ms", path, sizeof(path));
+	ASSERT_EQ(0, read_text(path, old, sizeof(old)));
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	/* Another value than the PMU's: the same one returns before arming the timers. */
+	ASSERT_EQ(0, write_text(path, atoi(old) == 300 ? "301" : "300"));
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	usleep(600000);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+	/* The PMU of the next bind is a new one, at the default interval. */
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	ASSERT_EQ(0, gt_find(&self->gt));
+	ASSERT_EQ(0, read_text(path, now, sizeof(now)));
+	EXPECT_STREQ(old, now);
 }
 
 /*
