@@ -78,7 +78,9 @@ bench:
 
 ## mutants    every deliberate bug of harness/mutants/ must fail the test it
 ##            names: one incremental build and boot each, on a scratch copy of
-##            the test tree (M="name ..." for some); not part of check
+##            the test tree (`M="name ..." make mutants` for some: M in the
+##            environment, as Kbuild takes M= on make's command line); not
+##            part of check
 mutants: build
 	@sh $(H)/mutants.sh
 
@@ -99,7 +101,8 @@ shell: build
 kunit: build
 	@sh $(H)/run.sh check.sh kunit
 
-## kselftest  T=target[:test] boot and run one kselftest target or test
+## kselftest  T=target[:program|:case] boot and run one kselftest target,
+##            program or kselftest_harness case (T=perf_unbind:case_name)
 kselftest: build
 	@test -n "$(T)" || { echo "usage: make kselftest T=perf_events[:mmap]"; exit 2; }
 	@BOOT_APPEND="$${BOOT_APPEND:-} kunit.enable=0" sh $(H)/run.sh check.sh only "$(T)"
