@@ -135,6 +135,11 @@ case_ "a perf_unbind case that skipped" "FAIL   perf_unbind: perf_unbind: unbind
 	"sed -i 's/^# ok 1 unbind.final_counts\$/# ok 1 unbind.final_counts # SKIP no edu device bound/' kselftest.tap"
 case_ "a taint" "FAIL   taint: 262656" \
 	"echo 262656 > tainted"
+mkdir "$tmp/twin" && cp -a "$base/." "$tmp/twin/" && echo 266240 > "$tmp/twin/tainted" &&
+	echo '[   50.346794] pmu_c_twin: loading out-of-tree module taints kernel.' >> "$tmp/twin/dmesg.txt"
+clean "a run that loaded the C twin, out of tree" "$tmp/twin"
+case_ "another module from out of tree" "FAIL   taint: 266240" \
+	"echo 266240 > tainted; echo '[   50.346794] oot_mod: loading out-of-tree module taints kernel.' >> dmesg.txt"
 # Two guests side by side (GUESTS=2): make check runs the kselftests in
 # guest a only; a failed case in either guest fails the run, and so does a
 # run where neither ran them.

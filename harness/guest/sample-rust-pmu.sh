@@ -2,13 +2,14 @@
 # End-to-end check of samples/rust/rust_pmu.rs with the real perf tool: the
 # module loads, its PMU is listed with its sysfs tables, `perf stat` counts
 # its ticks, and `rmmod` succeeds while perf still has the event open; perf
-# keeps running and exits cleanly. Prints KTAP.
+# keeps running and exits cleanly; and a registration the module forgot
+# (safe Rust) goes with the module, not after it. Prints KTAP.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 
 pmu=/sys/bus/event_source/devices/rust_pmu
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 5
 
 if modprobe rust_pmu && [ -d "$pmu" ] &&
    [ "$(cat "$pmu/format/event")" = config:0-0 ] &&
@@ -71,5 +72,44 @@ if [ "$rc" = 0 ] || [ "$rc" = 130 ]; then
 	ktap_test_pass "perf_exits_cleanly_after_rmmod (exit $rc)"
 else
 	ktap_test_fail "perf_exits_cleanly_after_rmmod (exit $rc)"
+fi
+
+# A module that forgets its Registration (mem::forget is safe Rust) must
+# not leave a PMU whose callbacks, tables and timer are in the freed
+# module: kernel::perf unregisters it as the module goes, with a warning,
+# and folds the count of the event perf has open; perf keeps running, a
+# new open finds no PMU, and the name is free for the next load.
+out=/tmp/rust_pmu_forgot.csv
+log0=$(dmesg | wc -l)
+if modprobe rust_pmu forget_registration=1 && [ -d "$pmu" ]; then
+	perf stat -a -x, -I 250 -e rust_pmu/ticks/ -o "$out" &
+	perf=$!
+	if wait_for '[ "$(lines ticks "$out")" -ge 2 ]' 120; then
+		rmmod rust_pmu; unloaded=$?
+		before=$(lines ticks "$out")
+		# The sample's timer ticks every millisecond: a second is
+		# a thousand chances to run in the freed module.
+		sleep 1
+		if [ "$unloaded" = 0 ] && [ ! -d "$pmu" ] && kill -0 "$perf" 2>/dev/null &&
+		   wait_for '[ "$(lines ticks "$out")" -ge $((before + 2)) ]' 60 &&
+		   dmesg | tail -n +$((log0 + 1)) | grep -q 'PMU rust_pmu: registration forgotten by module rust_pmu' &&
+		   ! perf stat -e rust_pmu/ticks/ true > /dev/null 2>&1 &&
+		   perf_stop "$perf" && perf=; then
+			ticks=$(csv_sum ticks "$out" 0 "$(lines ticks "$out")")
+			if [ "$ticks" -gt 0 ] && modprobe rust_pmu && [ -d "$pmu" ] && rmmod rust_pmu; then
+				ktap_test_pass "forgotten_registration_goes_with_module ($ticks ticks)"
+			else
+				ktap_test_fail "forgotten_registration_goes_with_module (ticks $ticks, or the name stayed taken)"
+			fi
+		else
+			ktap_print_msg "rmmod $unloaded; $(ls -d "$pmu" 2>&1); $(dmesg | tail -5)"
+			ktap_test_fail "forgotten_registration_goes_with_module"
+		fi
+	else
+		ktap_test_fail "forgotten_registration_goes_with_module (perf did not start counting)"
+	fi
+	[ -z "$perf" ] || perf_stop "$perf"
+else
+	ktap_test_fail "forgotten_registration_goes_with_module (modprobe)"
 fi
 ktap_finished

@@ -35,6 +35,12 @@ module! {
     authors: ["pmu-rs developers"],
     description: "Rust PMU sample: a software PMU counting timer ticks",
     license: "GPL",
+    params: {
+        forget_registration: bool {
+            default: false,
+            description: "Forget the registration, as a buggy driver might (tests kernel::perf)",
+        },
+    },
 }
 
 const TICK: Delta = Delta::from_millis(1);
@@ -120,7 +126,7 @@ impl Operations for TickPmu {
 }
 
 struct RustPmu {
-    _pmu: Registration<TickPmu>,
+    _pmu: Option<Registration<TickPmu>>,
 }
 
 impl kernel::Module for RustPmu {
@@ -134,6 +140,12 @@ impl kernel::Module for RustPmu {
         };
         let pmu = Registration::new(options, PmuData::new()?)?;
         pr_info!("registered PMU rust_pmu, type {}\n", pmu.pmu_type());
-        Ok(Self { _pmu: pmu })
+        if module_parameters::forget_registration.value() {
+            // Safe, and a bug: nothing unregisters the PMU when the module goes, so
+            // `kernel::perf` does it then, with a warning.
+            core::mem::forget(pmu);
+            return Ok(Self { _pmu: None });
+        }
+        Ok(Self { _pmu: Some(pmu) })
     }
 }

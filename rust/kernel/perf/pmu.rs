@@ -22,10 +22,10 @@ use crate::{
         atomic::{Acquire, Atomic, Relaxed, Release},
         Arc, ArcBorrow,
     },
-    types::Opaque,
+    types::{Opaque, ScopeGuard},
     warn_on,
 };
-use core::{ffi::c_void, marker::PhantomData, mem::ManuallyDrop, ptr};
+use core::{ffi::c_void, marker::PhantomData, ptr};
 
 /// The set of CPUs a PMU's events count on (`PERF_PMU_SCOPE_*`).
 ///
@@ -151,7 +151,8 @@ pub struct Options<'a> {
 /// check whether the device is still there.
 #[vtable]
 pub trait Operations: Sized + 'static {
-    /// The driver's shared state, owned by the [`Registration`].
+    /// The driver's shared state, given to [`Registration::new`] and dropped once the PMU is
+    /// unregistered.
     type Data: Send + Sync;
 
     /// Per-event state, created by [`Operations::event_init`] and dropped exactly once: when
@@ -231,11 +232,13 @@ struct RawOps {
     read: unsafe fn(*const c_void, &Event, *mut c_void),
 }
 
-/// The driver's event constructor and destructor, with the types erased.
+/// The driver's event constructor and destructor, and its data's destructor, with the types
+/// erased.
 struct DriverOps {
     ops: RawOps,
     event_init: unsafe fn(*const c_void, &Event) -> Result<*mut c_void>,
     event_free: unsafe fn(*mut c_void),
+    data_free: unsafe fn(*const c_void),
 }
 
 fn stub_add(_: *const c_void, _: &Event, _: *mut c_void, _: EventFlags) -> Result {
@@ -279,13 +282,24 @@ impl<T: Operations> Adapter<T> {
             },
             event_init: Self::event_init,
             event_free: Self::event_free,
+            data_free: Self::data_free,
         }
     };
 
     /// # Safety
     ///
+    /// `data` must come from `KBox::into_raw` of the pinned `T::Data` of a [`Registration`],
+    /// not be freed yet, and not be used again.
+    unsafe fn data_free(data: *const c_void) {
+        // SAFETY: `data` is the registration's pinned box (caller guarantee); it is dropped in
+        // place, as pinning requires, and this is its one free.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(data.cast::<T::Data>().cast_mut())) });
+    }
+
+    /// # Safety
+    ///
     /// `data` must be the `PmuObject::data` of a registered PMU of `T`: the `T::Data` that
-    /// [`Registration::new`] boxed, which [`Registration::drop`] drops only after
+    /// [`Registration::new`] boxed, which [`PmuObject::unregister`] drops only after
     /// `perf_pmu_unregister()` has returned.
     unsafe fn event_init(data: *const c_void, event: &Event) -> Result<*mut c_void> {
         // SAFETY: `data` is the registration's boxed `T::Data`, alive while the PMU is
@@ -376,7 +390,7 @@ impl<T: Operations> Adapter<T> {
 ///   being unregistered (other states are freed by their `destroy`).
 /// - `driver` is the `T::EventData` created for `event`. It is freed exactly once: by
 ///   `destroy` for an event closed while the PMU is registered, else by
-///   [`Registration::drop`] once `perf_pmu_unregister()` has returned.
+///   [`PmuObject::unregister`] once `perf_pmu_unregister()` has returned.
 /// - `next` links the states that wait for that (see [`PmuObject::deferred`]).
 struct EventState {
     ops: Atomic<*const RawOps>,
@@ -399,12 +413,19 @@ struct EventState {
 ///
 /// - `pmu` is zero-initialised, filled in by [`Registration::new`] before it is registered,
 ///   and not written by the abstraction afterwards; it is registered with perf core from then
-///   until [`Registration::drop`] has unregistered it.
-/// - `driver_ops` and `data` are the driver's and valid until [`Registration::drop`] has
-///   called `perf_pmu_unregister()` and freed the deferred event states.
-/// - `unregistering` becomes true once, before `perf_pmu_unregister()`.
+///   until [`PmuObject::unregister`] has unregistered it.
+/// - `driver_ops` and `data` are the driver's and valid until [`PmuObject::unregister`] has
+///   called `perf_pmu_unregister()` and freed the deferred event states; `data` is owned by the
+///   object and freed there.
+/// - `unregistering` becomes true once, in [`PmuObject::unregister`], before
+///   `perf_pmu_unregister()`; whoever sets it unregisters the PMU.
 /// - `deferred` is a stack, linked through [`EventState::next`], of the states whose `destroy`
 ///   ran while `unregistering` was true.
+/// - `owners` are the addresses of the modules that `driver_ops` and the attribute tables are
+///   in, 0 for the kernel image; never dereferenced. When one of them is not 0, the object is
+///   on the list of watched PMUs from `watch` (in [`Registration::new`], once registered) until
+///   `unwatch` (in [`Registration::drop`]) or `module_going` takes it off.
+/// - The object is created only by [`PmuObject::new`], inside an [`Arc`].
 #[pin_data]
 struct PmuObject {
     #[pin]
@@ -416,6 +437,8 @@ struct PmuObject {
     /// may still be using; freed once `perf_pmu_unregister()` has returned.
     deferred: Atomic<*mut EventState>,
     name: CString,
+    /// The `struct module`s of the driver's ops and of its attribute tables, only compared.
+    owners: [usize; 2],
 }
 
 // SAFETY: The raw pointers are either immutable after construction (`data`, `driver_ops`) or
@@ -430,6 +453,7 @@ impl PmuObject {
         driver_ops: &'static DriverOps,
         data: *const c_void,
         name: CString,
+        attributes: &'static AttributeGroups,
     ) -> Result<Arc<Self>> {
         let init = try_pin_init!(PmuObject {
             pmu: Opaque::zeroed(),
@@ -438,8 +462,43 @@ impl PmuObject {
             unregistering: Atomic::new(false),
             deferred: Atomic::new(ptr::null_mut()),
             name,
+            owners: [
+                module_of(ptr::from_ref(driver_ops).cast()),
+                module_of(attributes.as_raw().cast())
+            ],
         });
         Arc::pin_init(init, GFP_KERNEL)
+    }
+
+    /// Unregisters the PMU, once: the first caller does it, from [`Registration::drop`] or
+    /// from `module_going`; others return at once.
+    ///
+    /// The caller that unregisters returns with no callback of the driver running, its event
+    /// states and data dropped. Another returns at once, which may be before that only for a
+    /// [`Registration::drop`] racing `module_going`: module code running after its module's
+    /// exit.
+    fn unregister(&self) {
+        if self.unregistering.xchg(true, Relaxed) {
+            return;
+        }
+        // SAFETY: Registered: `unregistering` is set only once `perf_pmu_register()` has
+        // succeeded (`Registration::new`), and this is its first setting.
+        let ret = unsafe { bindings::perf_pmu_unregister(self.pmu.get()) };
+        // It fails only for a PMU that is not registered (ruled out above), or one with
+        // `event_unmapped` (never set), so this cannot happen.
+        if warn_on!(ret != 0) {
+            // Still published: leak everything perf core can reach rather than free it.
+            // SAFETY: `self` lives in an `Arc` (type invariant), whose pointer `self` is; this
+            // leaks a reference to it.
+            core::mem::forget(Arc::<Self>::from(unsafe { ArcBorrow::from_raw(self) }));
+            return;
+        }
+        // SAFETY: `perf_pmu_unregister()` has returned: it detached every event, waited for a
+        // grace period afterwards, and the driver's data and ops are still here.
+        unsafe { self.free_deferred() };
+        // SAFETY: No callback runs any more, and `data` is used by nobody after this: only the
+        // caller that set `unregistering` frees it.
+        unsafe { (self.driver_ops.data_free)(self.data) };
     }
 
     /// # Safety
@@ -525,7 +584,7 @@ impl PmuObject {
 
 /// Checks what keeps a callback's event state alive (see [`EventState`]): perf core calls
 /// them with interrupts or preemption disabled, which `perf_pmu_unregister()` waits for
-/// (`synchronize_rcu()`) after detaching the events and before [`Registration::drop`] frees
+/// (`synchronize_rcu()`) after detaching the events and before [`PmuObject::unregister`] frees
 /// their states.
 #[inline(always)]
 fn assert_callback_context() {
@@ -549,7 +608,7 @@ unsafe fn with_ops<R>(
     assert_callback_context();
     // SAFETY: `pmu_private` was set by `init_event`; the state it points to is freed either by
     // the event's `destroy`, after which perf core calls nothing for the event, or by
-    // `Registration::drop` after a grace period that this callback's disabled preemption
+    // `PmuObject::unregister` after a grace period that this callback's disabled preemption
     // holds off (caller guarantee).
     let es = unsafe { &*(*event).pmu_private.cast::<EventState>() };
     // SAFETY: The event is valid while perf core calls its callbacks (caller guarantee).
@@ -580,12 +639,12 @@ unsafe extern "C" fn destroy_callback(event: *mut bindings::perf_event) {
     // SAFETY: As above, `es` is the event's live state; it holds a reference to the PMU
     // object, so `pmu` is valid while `es` is.
     let pmu: &PmuObject = unsafe { &(*es).pmu };
-    // `Registration::drop` sets this before `perf_pmu_unregister()` detaches the events, on
+    // `PmuObject::unregister` sets this before `perf_pmu_unregister()` detaches the events, on
     // this thread; a close or a failed event creation that races with it may see either value
     // and is done with the event either way.
     if pmu.unregistering.load(Relaxed) {
         // Detached: a late call (see `STUB_OPS`) may still come, and finds the stubs or the
-        // driver's `read`, and a valid state until `Registration::drop` frees it after perf
+        // driver's `read`, and a valid state until `PmuObject::unregister` frees it after perf
         // core's grace period.
         // SAFETY: `es` is valid (see above); `pmu_private` keeps pointing to it.
         unsafe { (*es).ops.store(&raw const STUB_OPS, Release) };
@@ -669,6 +728,165 @@ unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
     unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
 }
 
+/// The address of the module whose memory holds `addr`, or 0 if the kernel image does.
+///
+/// A driver's [`DriverOps`] is instantiated in the driver's crate, next to the code it points
+/// to; its attribute tables are statics of its own.
+fn module_of(addr: *const c_void) -> usize {
+    #[cfg(CONFIG_MODULES)]
+    {
+        let _rcu = crate::sync::rcu::read_lock();
+        // SAFETY: Called in an RCU read-side section, as `__module_address()` requires; the
+        // result is only compared.
+        unsafe { bindings::__module_address(addr as crate::ffi::c_ulong) as usize }
+    }
+    #[cfg(not(CONFIG_MODULES))]
+    {
+        let _ = addr;
+        0
+    }
+}
+
+/// The PMUs of modules.
+#[cfg(CONFIG_MODULES)]
+struct Watched {
+    /// Registered, with their registration alive or forgotten.
+    pmus: KVec<Arc<PmuObject>>,
+    /// Unregistered by `module_going`: each has the reference of a registration that nobody
+    /// will drop. Kept here, where kmemleak sees them, rather than reported as a leak once
+    /// more after the warning.
+    forgotten: KVec<Arc<PmuObject>>,
+}
+
+#[cfg(CONFIG_MODULES)]
+crate::sync::global_lock! {
+    // SAFETY: `watch_setup()` initialises it, once, before any other use.
+    unsafe(uninit) static WATCHED_PMUS: Mutex<Watched> = Watched {
+        pmus: KVec::new(),
+        forgotten: KVec::new(),
+    };
+}
+
+/// `WATCHED_PMUS` and `MODULE_NB`: 0 not set up, 1 being set up, 2 ready.
+#[cfg(CONFIG_MODULES)]
+static WATCH_STATE: Atomic<u32> = Atomic::new(0);
+
+/// The module notifier of every PMU of a module, linked by the notifier chain under its lock.
+#[cfg(CONFIG_MODULES)]
+struct ModuleNotifier(Opaque<bindings::notifier_block>);
+
+// SAFETY: Only the module notifier chain accesses the block, under its own lock.
+#[cfg(CONFIG_MODULES)]
+unsafe impl Sync for ModuleNotifier {}
+
+/// Runs before every other module notifier (`INT_MAX`): the driver's callbacks and destructors
+/// that `module_going` runs are the module's code, which must still be as it was, with no
+/// kprobe, ftrace or jump-label state torn down by the notifiers that run later.
+#[cfg(CONFIG_MODULES)]
+static MODULE_NB: ModuleNotifier = ModuleNotifier(Opaque::new(bindings::notifier_block {
+    notifier_call: Some(module_going),
+    next: ptr::null_mut(),
+    priority: c_int::MAX,
+}));
+
+/// Sets up `WATCHED_PMUS` and `MODULE_NB` on first use. May sleep.
+#[cfg(CONFIG_MODULES)]
+fn watch_setup() {
+    loop {
+        match WATCH_STATE.load(Acquire) {
+            2 => return,
+            0 if WATCH_STATE.cmpxchg(0, 1, Relaxed).is_ok() => {
+                // SAFETY: Only the thread that moved the state from 0 gets here, once; nobody
+                // uses the lock before the state is 2.
+                unsafe { WATCHED_PMUS.init() };
+                // SAFETY: `MODULE_NB` is a static, set up and never freed; it is registered
+                // once. It fails only for a block that is on the chain already.
+                warn_on!(unsafe { bindings::register_module_notifier(MODULE_NB.0.get()) } != 0);
+                WATCH_STATE.store(2, Release);
+                return;
+            }
+            _ => crate::time::delay::fsleep(crate::time::Delta::from_micros(100)),
+        }
+    }
+}
+
+/// Puts a registered PMU of a module on the list of watched PMUs.
+fn watch(pmu: &Arc<PmuObject>) -> Result {
+    #[cfg(CONFIG_MODULES)]
+    if pmu.owners != [0, 0] {
+        watch_setup();
+        WATCHED_PMUS.lock().pmus.push(pmu.clone(), GFP_KERNEL)?;
+    }
+    #[cfg(not(CONFIG_MODULES))]
+    let _ = pmu;
+    Ok(())
+}
+
+/// Takes a PMU off the list of watched PMUs, if it is on it.
+fn unwatch(pmu: &Arc<PmuObject>) {
+    #[cfg(CONFIG_MODULES)]
+    if pmu.owners != [0, 0] {
+        let list = &mut WATCHED_PMUS.lock().pmus;
+        if let Some(i) = list.iter().position(|p| Arc::ptr_eq(p, pmu)) {
+            // The registration holds another reference: this is not the last.
+            let _ = list.remove(i);
+        }
+    }
+    #[cfg(not(CONFIG_MODULES))]
+    let _ = pmu;
+}
+
+/// Unregisters the PMUs of a module that goes without having dropped their [`Registration`]
+/// (`core::mem::forget()` is safe): the module's exit has run, and its memory is freed once the
+/// notifier chain has returned. Each is unregistered as on a drop, folding the final counts;
+/// what the forgotten registration held stays allocated.
+///
+/// The driver's callbacks and destructors run here, in the task that removes the module, after
+/// its exit, with the notifier chain's lock held for reading: a destructor that registers or
+/// unregisters a module notifier would deadlock (dropping a [`Registration`] does not).
+///
+/// # Safety
+///
+/// Called by the module notifier chain, with `data` the `struct module` the event is about.
+#[cfg(CONFIG_MODULES)]
+unsafe extern "C" fn module_going(
+    _nb: *mut bindings::notifier_block,
+    action: crate::ffi::c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    if action != bindings::module_state_MODULE_STATE_GOING as crate::ffi::c_ulong {
+        return bindings::NOTIFY_DONE as c_int;
+    }
+    let module = data as usize;
+    loop {
+        // Taken off the list under the lock, unregistered without it: `Registration::drop`
+        // takes it too.
+        let pmu = {
+            let list = &mut WATCHED_PMUS.lock().pmus;
+            match list.iter().position(|p| p.owners.contains(&module)) {
+                Some(i) => list.remove(i),
+                None => return bindings::NOTIFY_DONE as c_int,
+            }
+        };
+        // `remove()` fails only for an index out of bounds.
+        let Ok(pmu) = pmu else {
+            warn_on!(true);
+            return bindings::NOTIFY_DONE as c_int;
+        };
+        // SAFETY: `data` is the going module (caller guarantee), whose name is a NUL-terminated
+        // array that lives until the module is freed, after this callback.
+        let name = unsafe { CStr::from_char_ptr((*data.cast::<bindings::module>()).name.as_ptr()) };
+        pr_warn!(
+            "PMU {}: registration forgotten by module {}, unregistering it as the module goes\n",
+            &*pmu.name,
+            name
+        );
+        pmu.unregister();
+        // If this fails, the object is only leaked.
+        let _ = WATCHED_PMUS.lock().forgotten.push(pmu, GFP_KERNEL);
+    }
+}
+
 /// Checks a PMU name and copies it for the `struct pmu`, which keeps a pointer to it.
 fn pmu_name(name: &CStr) -> Result<CString> {
     if name.is_empty() || name.to_bytes().iter().any(|&b| b == b':' || b == b'/') {
@@ -686,13 +904,19 @@ fn pmu_name(name: &CStr) -> Result<CString> {
 /// again; the events' [`Operations::EventData`] are dropped, then the [`Operations::Data`].
 /// The name can be registered again once the drop has returned.
 ///
+/// A registration that is never dropped (`core::mem::forget()`, a reference cycle) keeps the
+/// PMU registered for as long as the driver's code is there: for ever in built-in code; in a
+/// module, until the module goes, when the PMU is unregistered as on a drop, after the module's
+/// exit, with a warning. Only the PMU object stays allocated.
+///
 /// # Invariants
 ///
-/// `pmu` is registered with perf core with `T`'s callbacks and `data` until dropped.
+/// `pmu` is registered with perf core with `T`'s callbacks and data from `new` until the
+/// registration is dropped or its driver's module goes, whichever comes first.
 pub struct Registration<T: Operations> {
     pmu: Arc<PmuObject>,
-    /// Dropped by `drop`, unless perf core still uses it.
-    data: ManuallyDrop<Pin<KBox<T::Data>>>,
+    /// The driver's data is owned by `pmu`, which drops it when it unregisters.
+    _ops: PhantomData<fn() -> T>,
 }
 
 impl<T: Operations> Registration<T> {
@@ -700,15 +924,25 @@ impl<T: Operations> Registration<T> {
     ///
     /// `data` may be a plain value or an initializer. Fails with `EINVAL` for a bad name and
     /// `EEXIST` for a name that a PMU has, C or Rust (perf core checks it).
+    ///
+    /// May sleep. The first registration of a module's PMU registers the abstraction's module
+    /// notifier, which takes the module notifier chain's lock for writing: it must not be made
+    /// from a module notifier or with `cpus_read_lock()` held.
     pub fn new<E>(options: Options<'_>, data: impl PinInit<T::Data, E>) -> Result<Self>
     where
         Error: From<E>,
     {
         let name = pmu_name(options.name)?;
         let data = KBox::<T::Data>::new_uninit(GFP_KERNEL)?.write_pin_init(data)?;
+        // SAFETY: The data stays where it is: `Adapter::data_free` drops it in place.
+        let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+        // Until the PMU is registered, nobody else frees the data.
+        let data = ScopeGuard::new_with_data(data.cast_const().cast::<c_void>(), |data| {
+            // SAFETY: `data` came from `KBox::into_raw` just above; perf core never saw it.
+            unsafe { Adapter::<T>::data_free(data) }
+        });
         let parent = options.parent.map_or(ptr::null_mut(), Device::as_raw);
-        let data_ptr: *const T::Data = &*data;
-        let pmu = PmuObject::new(&Adapter::<T>::OPS, data_ptr.cast(), name)?;
+        let pmu = PmuObject::new(&Adapter::<T>::OPS, *data, name, options.attributes)?;
 
         let raw = pmu.pmu.get();
         // SAFETY: `raw` is zeroed and not shared yet; `parent` is NULL or a live device that
@@ -731,10 +965,16 @@ impl<T: Operations> Registration<T> {
         // SAFETY: `raw` is a fully set up `struct pmu`; it and `name` live in `pmu`, which
         // outlives the registration (it is dropped after `perf_pmu_unregister()`).
         to_result(unsafe { bindings::perf_pmu_register(raw, pmu.name.as_char_ptr(), -1) })?;
+        // The PMU owns the data now: `unregister` frees it.
+        data.dismiss();
+        if let Err(e) = watch(&pmu) {
+            pmu.unregister();
+            return Err(e);
+        }
         // INVARIANT: Registered just above.
         Ok(Self {
             pmu,
-            data: ManuallyDrop::new(data),
+            _ops: PhantomData,
         })
     }
 
@@ -775,18 +1015,23 @@ impl<T: Operations> Registration<T> {
         PmuRef(self.pmu.clone())
     }
 
+    /// The PMU's device, valid while the registration is; NULL without one.
+    pub(super) fn dev(&self) -> *mut bindings::device {
+        // SAFETY: The PMU is registered (type invariant; the tests are in the kernel image, which
+        // does not go): `perf_pmu_register()` set `dev` under `pmus_lock` before returning (the
+        // PMU bus is up once the tests run), and only `perf_pmu_unregister()` frees it.
+        unsafe { (*self.pmu.pmu.get()).dev }
+    }
+
     /// The parent of the PMU's device, under which its sysfs directory is; NULL without one.
     pub(super) fn dev_parent(&self) -> *mut bindings::device {
-        // SAFETY: The PMU is registered (type invariant): `perf_pmu_register()` set `dev` under
-        // `pmus_lock` before returning (the PMU bus is up once the tests run), and only
-        // `perf_pmu_unregister()` frees it.
-        let dev = unsafe { (*self.pmu.pmu.get()).dev };
+        let dev = self.dev();
         // `PMU_NULL_DEV` (no sysfs presence) is set by a PMU's owner; `Registration::new`
         // leaves `dev` NULL for perf core to fill in.
         if dev.is_null() {
             return ptr::null_mut();
         }
-        // SAFETY: `dev` is perf core's live, added device of the PMU (see above); `parent` is
+        // SAFETY: `dev` is perf core's live, added device of the PMU (see `dev`); `parent` is
         // set before `device_add()` and not changed afterwards.
         unsafe { (*dev).parent }
     }
@@ -794,19 +1039,9 @@ impl<T: Operations> Registration<T> {
 
 impl<T: Operations> Drop for Registration<T> {
     fn drop(&mut self) {
-        self.pmu.unregistering.store(true, Relaxed);
-        // SAFETY: Registered (type invariant).
-        let ret = unsafe { bindings::perf_pmu_unregister(self.pmu.pmu.get()) };
-        // It fails only for a PMU that is not registered, or has `event_unmapped`.
-        if warn_on!(ret != 0) {
-            // Still published: leak everything perf core can reach rather than free it.
-            core::mem::forget(self.pmu.clone());
-            return;
-        }
-        // SAFETY: `perf_pmu_unregister()` has returned: it detached every event, waited for a
-        // grace period afterwards, and the driver's data and ops are still here.
-        unsafe { self.pmu.free_deferred() };
-        // SAFETY: No callback runs any more, and `data` is not used after this.
-        unsafe { ManuallyDrop::drop(&mut self.data) };
+        // `module_going` cannot find it from now on; if it took it first, the PMU is
+        // unregistered already (or being, by module code that outlived its module's exit).
+        unwatch(&self.pmu);
+        self.pmu.unregister();
     }
 }

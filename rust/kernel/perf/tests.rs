@@ -58,6 +58,8 @@ mod lifecycle {
         in_flight: Atomic<u64>,
         /// Readings of [`ClockPmu`]'s counter that began while another was in progress.
         overlaps: Atomic<u64>,
+        /// `add` calls that [`OneCounterPmu`] refused.
+        refused: Atomic<u64>,
     }
 
     /// The CPUs [`CorePmu`] has counters for.
@@ -79,6 +81,7 @@ mod lifecycle {
                     largest: Atomic::new(0),
                     in_flight: Atomic::new(0),
                     overlaps: Atomic::new(0),
+                    refused: Atomic::new(0),
                 },
                 GFP_KERNEL,
             )?)
@@ -307,6 +310,35 @@ mod lifecycle {
         fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
             d.0.dels.fetch_add(1, Relaxed);
             Self::stop(d, event, s, flags);
+        }
+    }
+
+    /// `TestPmu` with one counter: `add` refuses a second event with `EAGAIN`, as a PMU out of
+    /// counters does, and perf core multiplexes the events from the context's hrtimer, which
+    /// `merge_sched_in()` arms when an `add` fails.
+    struct OneCounterPmu;
+
+    #[vtable]
+    impl Operations for OneCounterPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        test_pmu_callbacks!(event_init, start, stop, read);
+
+        // Perf core calls `add` and `del` under the context's lock: the counts do not move
+        // between the check and the increment.
+        fn add(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) -> Result {
+            if d.0.adds.load(Relaxed) != d.0.dels.load(Relaxed) {
+                d.0.refused.fetch_add(1, Relaxed);
+                return Err(EAGAIN);
+            }
+            d.0.adds.fetch_add(1, Relaxed);
+            TestPmu::add(d, event, s, flags)
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, flags: EventFlags) {
+            d.0.dels.fetch_add(1, Relaxed);
+            TestPmu::del(d, event, s, flags)
         }
     }
 
@@ -700,6 +732,80 @@ mod lifecycle {
         assert_eq!(moved.read(), 2_000_435);
         assert_eq!(probe.wrong_cpu.load(Relaxed), 0);
         assert_eq!(probe.adds.load(Relaxed), probe.dels.load(Relaxed));
+        Ok(())
+    }
+
+    /// Writes `value` to the sysfs attribute `name` that perf core's bus gives every PMU
+    /// device, as a write to the file does: through the attribute's `store`.
+    fn store_pmu_attr<T: Operations>(reg: &Registration<T>, name: &CStr, value: &CStr) -> Result {
+        let dev = reg.dev();
+        if dev.is_null() {
+            return Err(ENOENT);
+        }
+        // SAFETY: `dev` is the registered PMU's live device, on perf core's bus, whose
+        // `dev_groups` is a static NULL-terminated array of groups with NULL-terminated
+        // attribute arrays; every attribute of it is a `device_attribute`, and `store` is called
+        // with a NUL-terminated buffer of `len` bytes, as sysfs does.
+        unsafe {
+            let mut group = (*(*dev).bus).dev_groups;
+            while !group.is_null() && !(*group).is_null() {
+                let mut attr = (**group).__bindgen_anon_2.attrs;
+                while !attr.is_null() && !(*attr).is_null() {
+                    if CStr::from_char_ptr((**attr).name) == name {
+                        let da = crate::container_of!(*attr, bindings::device_attribute, attr);
+                        let store = (*da).__bindgen_anon_2.store.ok_or(EPERM)?;
+                        let n = store(dev, da, value.as_char_ptr(), value.to_bytes().len());
+                        return if n < 0 {
+                            Err(Error::from_errno(n as i32))
+                        } else {
+                            Ok(())
+                        };
+                    }
+                    attr = attr.add(1);
+                }
+                group = group.add(1);
+            }
+        }
+        Err(ENOENT)
+    }
+
+    /// Unregistering a PMU whose context is being multiplexed: two events on one CPU of
+    /// [`OneCounterPmu`] take the counter in turns, rotated by the context's hrtimer, which an
+    /// `add` that failed armed and each rotation re-arms while the context needs rotating.
+    /// Perf core frees the per-CPU context with the PMU (after a grace period, for a context
+    /// that had events), and must cancel the timer first (patches/0006): debug-objects reports
+    /// "ODEBUG: free active ... hrtimer" otherwise, and the timer would fire in freed memory.
+    /// The run's log scan fails on either. A long interval (`perf_event_mux_interval_ms`),
+    /// written while no event is open, keeps the timer armed past the grace period; the write
+    /// arms every CPU's timer, which then fires once and stops before the events are opened,
+    /// so only the event CPU's is armed at the unregistration, by the failed `add`.
+    #[test]
+    fn rotating_context_unregisters_with_its_timer() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<OneCounterPmu>(c"rust_perf_test_rotate", &probe)?;
+        store_pmu_attr(&reg, c"perf_event_mux_interval_ms", c"1000")?;
+        fsleep(Delta::from_millis(1200));
+        let a = Counter::open(reg.pmu_type())?;
+        let b = Counter::open(reg.pmu_type())?;
+        // The second event did not get the counter (installing it may have rescheduled the
+        // first, once).
+        let (adds, refused) = (probe.adds.load(Relaxed), probe.refused.load(Relaxed));
+        assert!(refused >= 1);
+        probe.tick(1000);
+        // One rotation: the counter changes hands, and the timer is re-armed a second ahead.
+        fsleep(Delta::from_millis(1300));
+        assert!(probe.adds.load(Relaxed) > adds);
+        assert!(probe.refused.load(Relaxed) > refused);
+        let adds = probe.adds.load(Relaxed);
+        drop(reg);
+        // The context is freed from an RCU callback.
+        // SAFETY: `rcu_barrier()` may sleep, as this test may.
+        unsafe { bindings::rcu_barrier() };
+        assert!(probe.adds.load(Relaxed) <= adds + 1);
+        assert_eq!(probe.adds.load(Relaxed), probe.dels.load(Relaxed));
+        assert_eq!(probe.data_dropped.load(Relaxed), 1);
+        // What each counted while it had the counter, and nothing twice.
+        assert!(a.read() + b.read() <= 1000);
         Ok(())
     }
 

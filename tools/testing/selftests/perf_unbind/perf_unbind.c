@@ -38,6 +38,8 @@
 #include "pmu_sysfs.h"
 
 #define DRIVER_DIR	"/sys/bus/pci/drivers/i915_pmu_rs"
+/* The C twin of the PMU, bench_modules/pmu_c_twin.ko: upstream's C pattern. */
+#define TWIN_DIR	"/sys/bus/pci/drivers/pmu_c_twin"
 #define DEBUGFS_DIR	"/sys/kernel/debug"
 #define PMU_PREFIX	"i915rs_"
 #define MAX_SAMPLE_RATE	"/proc/sys/kernel/perf_event_max_sample_rate"
@@ -345,6 +347,7 @@ FIXTURE(gt)
 	struct gt gt;
 	int offline_cpu;	/* a CPU a test took offline, or -1 */
 	char old_rate[32];	/* perf_event_max_sample_rate a test changed, or "" */
+	bool twin;		/* a test loaded the C twin and may have bound it */
 };
 
 static int cpu_set_online(int cpu, bool on)
@@ -383,6 +386,10 @@ FIXTURE_TEARDOWN(gt)
 		cpu_set_online(self->offline_cpu, true);
 	if (self->old_rate[0])
 		write_text(MAX_SAMPLE_RATE, self->old_rate);
+	if (self->twin) {
+		write_text(TWIN_DIR "/unbind", self->gt.bdf);
+		syscall(__NR_delete_module, "pmu_c_twin", O_NONBLOCK);
+	}
 	if (self->gt.bdf[0] && !pmu_present(&self->gt)) {
 		/* A test that failed after rmmod left no driver to bind to. */
 		if (access(DRIVER_DIR, F_OK))
@@ -800,6 +807,14 @@ TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
 }
 
 /*
+ * The interval the mux cases write: longer than an unbind takes under TCG
+ * (grace periods), so that the timer is still armed when the PMU is freed.
+ */
+#define MUX_MS		2000
+#define MUX_MS_STR	"2000"
+#define MUX_MS_ALT	"2001"
+
+/*
  * A write to perf_event_mux_interval_ms (0644 on every PMU) arms the PMU's
  * multiplexing hrtimer on every online CPU, with events or without. Unbind
  * before it fires: the PMU's per-CPU contexts are freed with it, and none
@@ -817,9 +832,9 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind, 120)
 	kmsg = kmsg_open_end();
 	ASSERT_LE(0, kmsg);
 	/* Another value than the PMU's: the same one returns before arming the timers. */
-	ASSERT_EQ(0, write_text(path, atoi(old) == 300 ? "301" : "300"));
+	ASSERT_EQ(0, write_text(path, atoi(old) == MUX_MS ? MUX_MS_ALT : MUX_MS_STR));
 	ASSERT_EQ(0, gt_unbind(&self->gt));
-	usleep(600000);
+	usleep((MUX_MS + 500) * 1000);
 	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
 	close(kmsg);
 	/* The PMU of the next bind is a new one, at the default interval. */
@@ -827,6 +842,58 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind, 120)
 	ASSERT_EQ(0, gt_find(&self->gt));
 	ASSERT_EQ(0, read_text(path, now, sizeof(now)));
 	EXPECT_STREQ(old, now);
+}
+
+/* Loads bench_modules/pmu_c_twin.ko, installed beside this program. */
+static int twin_load(void)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, ret;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	if (n < 0)
+		return -errno;
+	path[n] = '\0';
+	strcpy(strrchr(path, '/') + 1, "bench_modules/pmu_c_twin.ko");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0) && errno != EEXIST ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The same against the C twin: perf core frees the per-CPU contexts of
+ * every PMU it unregisters, and a C driver's unbind frees the armed timers
+ * the same way. The device goes from i915_pmu_rs to the twin and back.
+ */
+TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind_c_twin, 120)
+{
+	char pmu[64], bdf[32], path[PATH_MAX], old[32];
+	int kmsg;
+
+	ASSERT_EQ(0, twin_load()) TH_LOG("loading pmu_c_twin.ko: %s", strerror(errno));
+	self->twin = true;
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	ASSERT_EQ(0, write_text(TWIN_DIR "/bind", self->gt.bdf));
+	ASSERT_EQ(0, pmu_find("i915c_", pmu, sizeof(pmu), bdf, sizeof(bdf)));
+	EXPECT_STREQ(self->gt.bdf, bdf);
+	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s/perf_event_mux_interval_ms", pmu);
+	ASSERT_EQ(0, read_text(path, old, sizeof(old)));
+	kmsg = kmsg_open_end();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, write_text(path, atoi(old) == MUX_MS ? MUX_MS_ALT : MUX_MS_STR));
+	ASSERT_EQ(0, write_text(TWIN_DIR "/unbind", self->gt.bdf));
+	usleep((MUX_MS + 500) * 1000);
+	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
+	close(kmsg);
+	EXPECT_EQ(0, syscall(__NR_delete_module, "pmu_c_twin", O_NONBLOCK))
+		TH_LOG("rmmod pmu_c_twin: %s", strerror(errno));
+	self->twin = false;
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	ASSERT_EQ(0, gt_find(&self->gt));
 }
 
 /*
