@@ -185,7 +185,11 @@ impl Event {
         // SAFETY: By the type invariant the event is valid; `hw.state` is an aligned `int`.
         // The PMU callbacks write it, and `read` may run on another CPU of the scope at the
         // same time as the event's own CPU runs `stop` or `del`, so every access from Rust is
-        // atomic; perf core's own accesses happen under its context lock.
+        // atomic. Perf core does not write it for these events after `perf_event_alloc()`
+        // zeroed it; it reads it with plain loads, under its context lock and also without it:
+        // `perf_event_index()`, from `perf_mmap()` through `perf_event_update_userpage()`,
+        // tests `PERF_HES_STOPPED` for the user page's index, which a racing callback may leave
+        // stale until the page's next update.
         unsafe { Atomic::from_ptr(&raw mut (*self.as_raw()).hw.state) }
     }
 
