@@ -759,6 +759,16 @@ struct Watched {
 }
 
 #[cfg(CONFIG_MODULES)]
+impl Watched {
+    /// Takes the first registered PMU that `pick` picks off the list.
+    fn take(&mut self, pick: impl Fn(&PmuObject) -> bool) -> Option<Arc<PmuObject>> {
+        let i = self.pmus.iter().position(|p| pick(p))?;
+        // `remove()` fails only for an index out of bounds, which `i` is not.
+        self.pmus.remove(i).ok()
+    }
+}
+
+#[cfg(CONFIG_MODULES)]
 crate::sync::global_lock! {
     // SAFETY: `watch_setup()` initialises it, once, before any other use.
     unsafe(uninit) static WATCHED_PMUS: Mutex<Watched> = Watched {
@@ -826,11 +836,8 @@ fn watch(pmu: &Arc<PmuObject>) -> Result {
 fn unwatch(pmu: &Arc<PmuObject>) {
     #[cfg(CONFIG_MODULES)]
     if pmu.owners != [0, 0] {
-        let list = &mut WATCHED_PMUS.lock().pmus;
-        if let Some(i) = list.iter().position(|p| Arc::ptr_eq(p, pmu)) {
-            // The registration holds another reference: this is not the last.
-            let _ = list.remove(i);
-        }
+        // The registration holds another reference: this is not the last.
+        let _ = WATCHED_PMUS.lock().take(|p| ptr::eq(p, &**pmu));
     }
     #[cfg(not(CONFIG_MODULES))]
     let _ = pmu;
@@ -861,16 +868,7 @@ unsafe extern "C" fn module_going(
     loop {
         // Taken off the list under the lock, unregistered without it: `Registration::drop`
         // takes it too.
-        let pmu = {
-            let list = &mut WATCHED_PMUS.lock().pmus;
-            match list.iter().position(|p| p.owners.contains(&module)) {
-                Some(i) => list.remove(i),
-                None => return bindings::NOTIFY_DONE as c_int,
-            }
-        };
-        // `remove()` fails only for an index out of bounds.
-        let Ok(pmu) = pmu else {
-            warn_on!(true);
+        let Some(pmu) = WATCHED_PMUS.lock().take(|p| p.owners.contains(&module)) else {
             return bindings::NOTIFY_DONE as c_int;
         };
         // SAFETY: `data` is the going module (caller guarantee), whose name is a NUL-terminated

@@ -811,8 +811,22 @@ TEST_F_TIMEOUT(gt, rmmod_with_events_open, 120)
  * (grace periods), so that the timer is still armed when the PMU is freed.
  */
 #define MUX_MS		2000
-#define MUX_MS_STR	"2000"
-#define MUX_MS_ALT	"2001"
+
+/*
+ * Writes MUX_MS to the perf_event_mux_interval_ms file at path, or MUX_MS + 1
+ * if that is the PMU's (the same value returns before arming the timers);
+ * the value it had in old.
+ */
+static int mux_write(const char *path, char *old, size_t len)
+{
+	char buf[16];
+	int ret = read_text(path, old, len);
+
+	if (ret)
+		return ret;
+	snprintf(buf, sizeof(buf), "%d", atoi(old) == MUX_MS ? MUX_MS + 1 : MUX_MS);
+	return write_text(path, buf);
+}
 
 /*
  * A write to perf_event_mux_interval_ms (0644 on every PMU) arms the PMU's
@@ -828,11 +842,9 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind, 120)
 	int kmsg;
 
 	gt_path(EVENT_SRC_DIR, &self->gt, "perf_event_mux_interval_ms", path, sizeof(path));
-	ASSERT_EQ(0, read_text(path, old, sizeof(old)));
 	kmsg = kmsg_open_end();
 	ASSERT_LE(0, kmsg);
-	/* Another value than the PMU's: the same one returns before arming the timers. */
-	ASSERT_EQ(0, write_text(path, atoi(old) == MUX_MS ? MUX_MS_ALT : MUX_MS_STR));
+	ASSERT_EQ(0, mux_write(path, old, sizeof(old)));
 	ASSERT_EQ(0, gt_unbind(&self->gt));
 	usleep((MUX_MS + 500) * 1000);
 	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
@@ -881,10 +893,9 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind_c_twin, 120)
 	ASSERT_EQ(0, pmu_find("i915c_", pmu, sizeof(pmu), bdf, sizeof(bdf)));
 	EXPECT_STREQ(self->gt.bdf, bdf);
 	snprintf(path, sizeof(path), EVENT_SRC_DIR "/%s/perf_event_mux_interval_ms", pmu);
-	ASSERT_EQ(0, read_text(path, old, sizeof(old)));
 	kmsg = kmsg_open_end();
 	ASSERT_LE(0, kmsg);
-	ASSERT_EQ(0, write_text(path, atoi(old) == MUX_MS ? MUX_MS_ALT : MUX_MS_STR));
+	ASSERT_EQ(0, mux_write(path, old, sizeof(old)));
 	ASSERT_EQ(0, write_text(TWIN_DIR "/unbind", self->gt.bdf));
 	usleep((MUX_MS + 500) * 1000);
 	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
