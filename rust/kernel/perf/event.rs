@@ -225,8 +225,8 @@ impl Event {
     /// run on the event's CPU. For a PMU with a scope (`PERF_EV_CAP_READ_SCOPE`), `read()` runs
     /// `pmu->read` on the reader's CPU under the context lock, and `perf_event_read_local()`
     /// (BPF) on any CPU of the scope without it, while the event's own CPU may be stopping or
-    /// reading it. Locked operations keep [`Event::update_count`] exact in all of these. No
-    /// ordering is needed: `local64_t` gives none.
+    /// reading it. Locked operations keep [`Event::update_count`] exact in all of these; the
+    /// fold orders its accesses to `prev_count` itself (`local64_t` gives no ordering).
     ///
     /// # Safety
     ///
@@ -247,12 +247,38 @@ impl Event {
         unsafe { Atomic::from_ptr(field.cast::<u64>()) }
     }
 
-    /// Records `now`, a raw reading of a free-running counter, as the point the next
-    /// [`Event::update_count`] counts from (`hw.prev_count`).
-    #[inline]
-    pub fn set_prev_count(&self, now: u64) {
+    /// `hw.prev_count` of an event that does not count: every fold accounts nothing until
+    /// [`Event::start_count`] replaces it with a reading. No reading is stored as it.
+    const PARKED: u64 = u64::MAX;
+
+    /// The event's `hw.prev_count`, as an [`Atomic<u64>`].
+    #[inline(always)]
+    fn prev_count(&self) -> &Atomic<u64> {
         // SAFETY: `hw.prev_count` of `self`.
-        unsafe { self.local64(&raw mut (*self.as_raw()).hw.prev_count) }.store(now, Relaxed);
+        unsafe { self.local64(&raw mut (*self.as_raw()).hw.prev_count) }
+    }
+
+    /// Makes the event count nothing until its next [`Event::start_count`]; the state of a new
+    /// event.
+    #[inline]
+    pub(crate) fn park(&self) {
+        self.prev_count().store(Self::PARKED, Relaxed);
+    }
+
+    /// Starts counting from `now`, a raw reading of the counter: the next fold counts from it.
+    ///
+    /// Until then, from the event's creation or its last [`Event::stop_count`] on, every fold
+    /// ([`Event::update_count`], [`Event::stop_count`] and their `_monotonic` forms) accounts
+    /// nothing. A reading of `u64::MAX` is taken as `u64::MAX - 1`, one more unit counted: that
+    /// value marks an event that does not count.
+    ///
+    /// The readings of a counter must go on across a stop and a start, as a free-running
+    /// counter's do (wrapping aside): a fold on another CPU that loaded `prev_count` before the
+    /// last stop fails its exchange only if `now` differs from what it loaded. A counter that
+    /// resets (on resume, say) adds what it counted before the reset to its readings.
+    #[inline]
+    pub fn start_count(&self, now: u64) {
+        self.prev_count().store(now.min(Self::PARKED - 1), Release);
     }
 
     /// Folds the progress of a free-running counter into `event->count`.
@@ -263,8 +289,9 @@ impl Event {
     /// meanwhile, the counter is read again, so concurrent callers account disjoint parts of
     /// the delta and nothing is counted twice or backwards. `read_counter` may thus run more
     /// than once, and the fold may be entered again on the same CPU while it runs (an NMI's
-    /// `perf_event_read_local()`). The counter is taken to wrap at 64 bits. Returns the delta
-    /// this call accounted.
+    /// `perf_event_read_local()`). The counter is taken to wrap at 64 bits. Accounts nothing
+    /// while the event is stopped (see [`Event::stop_count`]), and reads no counter if it was
+    /// stopped when the fold began. Returns the delta this call accounted.
     ///
     /// # Examples
     ///
@@ -278,7 +305,7 @@ impl Event {
     /// ```
     #[inline]
     pub fn update_count(&self, read_counter: impl Fn() -> u64) -> u64 {
-        self.fold(read_counter, false)
+        self.fold(read_counter, false, false)
     }
 
     /// Folds the progress of a counter that only grows, but whose readings may lag, into
@@ -308,33 +335,80 @@ impl Event {
     /// ```
     #[inline]
     pub fn update_count_monotonic(&self, read_counter: impl Fn() -> u64) -> u64 {
-        self.fold(read_counter, true)
+        self.fold(read_counter, true, false)
+    }
+
+    /// Folds the progress of a free-running counter into `event->count` one last time, and
+    /// stops counting: from then on every fold accounts nothing until [`Event::start_count`].
+    ///
+    /// As [`Event::update_count`]. The last fold and the stop are one atomic update of
+    /// `hw.prev_count`: a fold on another CPU that loaded `prev_count` before it fails its own
+    /// update and then finds the event stopped, however late it reads the counter, or finds the
+    /// reading of the next [`Event::start_count`] and counts from it. So nothing the counter
+    /// does while the event is stopped is counted, and nothing twice, whatever `read` on
+    /// another CPU of the scope (`perf_event_read_local()`, without perf core's lock) races
+    /// with the event's `stop` and its next `start`: for a driver whose every `stop` ends with
+    /// this, as the default's does (a `stop` without [`EventFlag::Update`] too), and whose
+    /// readings go on across a stop and a start (see [`Event::start_count`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::perf::{Event, HwFlag};
+    /// use kernel::sync::atomic::{Atomic, Relaxed};
+    ///
+    /// fn stop(event: &Event, busy_ns: &Atomic<u64>) {
+    ///     event.stop_count(|| busy_ns.load(Relaxed));
+    ///     event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+    /// }
+    /// ```
+    #[inline]
+    pub fn stop_count(&self, read_counter: impl Fn() -> u64) -> u64 {
+        self.fold(read_counter, false, true)
+    }
+
+    /// [`Event::stop_count`] for a counter that only grows, with the clamp of
+    /// [`Event::update_count_monotonic`].
+    #[inline]
+    pub fn stop_count_monotonic(&self, read_counter: impl Fn() -> u64) -> u64 {
+        self.fold(read_counter, true, true)
     }
 
     #[inline(always)]
-    fn fold(&self, read_counter: impl Fn() -> u64, monotonic: bool) -> u64 {
-        let ev = self.as_raw();
-        // SAFETY: `hw.prev_count` and `count` of `self`.
-        let (prev_count, count) = unsafe {
-            (
-                self.local64(&raw mut (*ev).hw.prev_count),
-                self.local64(&raw mut (*ev).count),
-            )
-        };
-        let mut prev = prev_count.load(Relaxed);
-        let now = loop {
+    fn fold(&self, read_counter: impl Fn() -> u64, monotonic: bool, stop: bool) -> u64 {
+        let prev_count = self.prev_count();
+        // SAFETY: `count` of `self`.
+        let count = unsafe { self.local64(&raw mut (*self.as_raw()).count) };
+        // Acquire, as the reload below: a fold that finds the reading of a `start` or of another
+        // fold in `prev_count` reads the counter after that reading was taken (pairs with the
+        // release of `start_count` and of the exchange below), so it never counts backwards
+        // from it. On x86 these are plain loads.
+        let mut prev = prev_count.load(Acquire);
+        let (prev, end) = loop {
+            if prev == Self::PARKED {
+                return 0;
+            }
             let mut now = read_counter();
             if monotonic {
-                // If the exchange succeeds, `prev_count` was `prev` and becomes `now`: it
-                // never decreases, and the delta below is never negative.
+                // If the exchange succeeds, `prev_count` was `prev` and becomes `now` (or
+                // `PARKED`): it never decreases, and the delta below is never negative.
                 now = now.max(prev);
             }
-            match prev_count.cmpxchg(prev, now, Relaxed) {
-                Ok(_) => break now,
-                Err(seen) => prev = seen,
+            // What the fold counts up to, and what it leaves in `prev_count`: a reading, which
+            // cannot be `PARKED` (see `start_count`), or `PARKED` itself for the last fold.
+            let (end, next) = if stop {
+                (now, Self::PARKED)
+            } else {
+                let end = now.min(Self::PARKED - 1);
+                (end, end)
+            };
+            match prev_count.cmpxchg(prev, next, Release) {
+                Ok(_) => break (prev, end),
+                // A failed exchange orders nothing: load again.
+                Err(_) => prev = prev_count.load(Acquire),
             }
         };
-        let delta = now.wrapping_sub(prev);
+        let delta = end.wrapping_sub(prev);
         count.add(delta, Relaxed);
         delta
     }

@@ -109,9 +109,11 @@ pub struct Options<'a> {
 /// A driver of a counting PMU implements two: [`event_init`](Operations::event_init), which
 /// checks an event and creates its state, and [`counter`](Operations::counter), which returns
 /// the current value of the event's counter. The defaults of the other callbacks count with
-/// it: `add` and `start` take a reading, `stop`, `del` and `read` fold the progress since the
-/// last reading into the event's count ([`Event::update_count_monotonic`]), and nothing is
-/// counted while the event is stopped. Every default can be overridden, for a counter that
+/// it: `add` and `start` take a reading ([`Event::start_count`]), `read` folds the progress
+/// since the last reading into the event's count ([`Event::update_count_monotonic`]), `stop`
+/// and `del` fold it a last time ([`Event::stop_count_monotonic`]), and nothing is counted
+/// while the event is stopped, even by a `read` that races the `stop` and the next `start`
+/// from another CPU. Every default can be overridden, for a counter that
 /// must be programmed, say; a driver that overrides `start`, `stop` and `read` needs no
 /// `counter`.
 ///
@@ -128,9 +130,9 @@ pub struct Options<'a> {
 ///   from all of these): any context, NMI included, and on any CPU of the PMU's [`Scope`]
 ///   (`PERF_EV_CAP_READ_SCOPE`), concurrently with the event's other callbacks, also before the
 ///   first `add`, between `add` and `start` and after `del`; it must be lock-free, and count
-///   nothing while [`HwFlag::Stopped`] is set (an event starts out stopped). A `read` that saw
-///   the event running just before a `stop` may still count up to its own reading of the
-///   counter.
+///   nothing while the event is stopped (an event starts out stopped): a driver's own `stop`
+///   folds with [`Event::stop_count`], and its `start` counts from [`Event::start_count`],
+///   which keep every fold of a `read` that races them exact.
 ///
 /// None of them runs in a sleepable context but `event_init`, and all of them may run
 /// concurrently for different events, `read` also for the same event.
@@ -169,8 +171,9 @@ pub trait Operations: Sized + 'static {
     ///
     /// The defaults fold with [`Event::update_count_monotonic`]: the counter must only grow,
     /// and never wrap or reset; a reading that lags an earlier one counts nothing. A counter
-    /// narrower than 64 bits, or one that resets (on resume, say), overrides `start`, `stop`
-    /// and `read` instead and folds with [`Event::update_count`]. Required unless those three
+    /// narrower than 64 bits overrides `start`, `stop` and `read` instead and folds with
+    /// [`Event::update_count`]; one that resets (on resume, say) adds what it counted before
+    /// the reset to its readings (see [`Event::start_count`]). Required unless those three
     /// are overridden (checked at build time).
     fn counter(_data: &Self::Data, _event: &Event, _state: &Self::EventData) -> u64 {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -196,7 +199,7 @@ pub trait Operations: Sized + 'static {
 
     /// Starts counting.
     fn start(data: &Self::Data, event: &Event, state: &Self::EventData, _flags: EventFlags) {
-        event.set_prev_count(Self::counter(data, event, state));
+        event.start_count(Self::counter(data, event, state));
         event.set_hw_state(HwState::RUNNING);
     }
 
@@ -205,21 +208,19 @@ pub trait Operations: Sized + 'static {
     /// Throttling sends `stop` without `Update` and later `start` without
     /// [`EventFlag::Reload`]: a driver whose `start` takes a fresh reading of a free-running
     /// counter folds on every `stop`, or what counted before the throttle is lost. The default
-    /// does.
+    /// does, with [`Event::stop_count_monotonic`], which also keeps a `read` that races the
+    /// `stop` and the next `start` exact. A driver that folds only on `Update` (a counter that
+    /// stops in hardware) has its `read` check [`HwFlag::Stopped`]; such a `read` that saw the
+    /// event running just before a `stop` may still count up to its own reading.
     fn stop(data: &Self::Data, event: &Event, state: &Self::EventData, _flags: EventFlags) {
-        if event.hw_state().contains(HwFlag::Stopped) {
-            return;
-        }
-        event.update_count_monotonic(|| Self::counter(data, event, state));
+        event.stop_count_monotonic(|| Self::counter(data, event, state));
         event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
     }
 
     /// Folds the counter's progress into the event's count; counts nothing while the event is
-    /// stopped.
+    /// stopped ([`Event::stop_count`]).
     fn read(data: &Self::Data, event: &Event, state: &Self::EventData) {
-        if !event.hw_state().contains(HwFlag::Stopped) {
-            event.update_count_monotonic(|| Self::counter(data, event, state));
-        }
+        event.update_count_monotonic(|| Self::counter(data, event, state));
     }
 }
 
@@ -418,7 +419,9 @@ struct EventState {
 ///   called `perf_pmu_unregister()` and freed the deferred event states; `data` is owned by the
 ///   object and freed there.
 /// - `unregistering` becomes true once, in [`PmuObject::unregister`], before
-///   `perf_pmu_unregister()`; whoever sets it unregisters the PMU.
+///   `perf_pmu_unregister()`; whoever sets it unregisters the PMU. (The KUnit tests'
+///   `Registration::while_unregistering` sets it for a while and clears it again, with the
+///   registration borrowed.)
 /// - `deferred` is a stack, linked through [`EventState::next`], of the states whose `destroy`
 ///   ran while `unregistering` was true.
 /// - `owners` are the addresses of the modules that `driver_ops` and the attribute tables are
@@ -548,6 +551,7 @@ impl PmuObject {
         // An event starts out stopped: perf core marks it active before its first `add`, and
         // `perf_event_read_local()` may call `read` in between.
         ev.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+        ev.park();
         // SAFETY: Perf core calls `event_init` only while the PMU is registered, so the driver's
         // data and ops are valid (type invariant).
         es.driver = unsafe { (self.driver_ops.event_init)(self.data, ev)? };
@@ -718,14 +722,68 @@ unsafe extern "C" fn stop_callback(event: *mut bindings::perf_event, flags: c_in
     unsafe { with_ops(event, |ops, data, ev, st| (ops.stop)(data, ev, st, flags)) };
 }
 
+/// Lockdep's view of a `read`: a context in which no lock may be taken (`LD_WAIT_FREE`), as
+/// `rv_react()` declares its reactors'. `read` runs in NMI (`perf_event_read_local()` from a BPF
+/// program of a hardware event's overflow), where a lock the interrupted code holds is a
+/// deadlock; lockdep does not follow locks in NMI, so it checks the rule wherever `read` runs
+/// outside it: a driver whose `read` (or the `counter` the default `read` calls) takes a lock
+/// (a `SpinLock`, a raw spinlock, a `Mutex`) gets "BUG: Invalid wait context" the first time
+/// it does (`CONFIG_PROVE_LOCKING`; lockdep reports once per boot). A trylock passes, as
+/// lockdep lets it everywhere. `start` and `stop`, which reach `counter` too, are not covered.
+#[cfg(CONFIG_LOCKDEP)]
+struct ReadContext(Opaque<bindings::lockdep_map>);
+
+// SAFETY: Rust code never accesses the map; it only passes its address to lockdep, which
+// updates it (the key and class cache) as it does the maps of C's `DEFINE_WAIT_OVERRIDE_MAP()`,
+// from any CPU.
+#[cfg(CONFIG_LOCKDEP)]
+unsafe impl Sync for ReadContext {}
+
+/// The name lockdep gives [`READ_CONTEXT`], as C's `DEFINE_WAIT_OVERRIDE_MAP()` names its maps.
+#[cfg(CONFIG_LOCKDEP)]
+const READ_CONTEXT_NAME: &[u8] = b"kernel::perf read-wait-type-override\0";
+
+#[cfg(CONFIG_LOCKDEP)]
+static READ_CONTEXT: ReadContext = ReadContext(Opaque::new(bindings::lockdep_map {
+    name: READ_CONTEXT_NAME.as_ptr(),
+    wait_type_inner: bindings::lockdep_wait_type_LD_WAIT_FREE as u8,
+    lock_type: bindings::lockdep_lock_type_LD_LOCK_WAIT_OVERRIDE as u8,
+    // SAFETY: An all-zeroes `lockdep_map` is valid: no key, no class cached yet (as C's
+    // `DEFINE_WAIT_OVERRIDE_MAP()` leaves them).
+    ..unsafe { core::mem::zeroed() }
+}));
+
+/// Runs `f` in lockdep's no-lock context of [`ReadContext`] (without lockdep, just `f`).
+#[inline(always)]
+fn in_read_context<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(CONFIG_LOCKDEP)]
+    {
+        let map = READ_CONTEXT.0.get();
+        let ip = read_callback as *const () as usize as crate::ffi::c_ulong;
+        // SAFETY: `map` is a static wait-type override map, acquired as a trylock as lockdep
+        // requires of those (`lock_map_acquire_try()`), and released below on this task
+        // before it returns.
+        unsafe { bindings::lock_acquire(map, 0, 1, 0, 1, ptr::null_mut(), ip) };
+        let _release = ScopeGuard::new(|| {
+            // SAFETY: Acquired above, in this task and context.
+            unsafe { bindings::lock_release(map, ip) }
+        });
+        f()
+    }
+    #[cfg(not(CONFIG_LOCKDEP))]
+    f()
+}
+
 /// # Safety
 ///
 /// Perf core calls this with a valid event of a PMU registered by [`Registration`], which went
 /// through [`event_init_callback`] successfully.
 unsafe extern "C" fn read_callback(event: *mut bindings::perf_event) {
-    // SAFETY: Perf core calls `read` for an initialised event of ours, with interrupts
-    // disabled; the ops' arguments are the ones `with_ops` vouches for.
-    unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
+    in_read_context(|| {
+        // SAFETY: Perf core calls `read` for an initialised event of ours, with interrupts
+        // disabled; the ops' arguments are the ones `with_ops` vouches for.
+        unsafe { with_ops(event, |ops, data, ev, st| (ops.read)(data, ev, st)) };
+    })
 }
 
 /// The address of the module whose memory holds `addr`, or 0 if the kernel image does.
@@ -1011,6 +1069,22 @@ impl<T: Operations> Registration<T> {
     /// A reference to the PMU object, for the KUnit tests.
     pub(super) fn pmu_ref(&self) -> PmuRef {
         PmuRef(self.pmu.clone())
+    }
+
+    /// Runs `f` as if the unregistration had begun and perf core had not unpublished the PMU
+    /// yet: for the test of an open in that window, which no timing forces. The registration
+    /// is borrowed, so it is not dropped meanwhile, and the flag is cleared again only if `f`
+    /// found it clear. Meanwhile a `destroy` of the PMU's events defers their states to the
+    /// unregistration and gives them the stubs, and `module_going` would take the PMU for
+    /// unregistered: the tests call it with no event open, in the kernel image.
+    pub(super) fn while_unregistering<R>(&self, f: impl FnOnce() -> R) -> R {
+        let set = self.pmu.unregistering.cmpxchg(false, true, Relaxed).is_ok();
+        let _restore = ScopeGuard::new(|| {
+            if set {
+                self.pmu.unregistering.store(false, Relaxed);
+            }
+        });
+        f()
     }
 
     /// The PMU's device, valid while the registration is; NULL without one.

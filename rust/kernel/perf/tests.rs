@@ -60,6 +60,9 @@ mod lifecycle {
         overlaps: Atomic<u64>,
         /// `add` calls that [`OneCounterPmu`] refused.
         refused: Atomic<u64>,
+        /// What [`racing_reading`] does on its next call: nothing (0), stop the event first
+        /// ([`STOP_FIRST`]), or stop and restart it after its reading ([`RESTART_AFTER`]).
+        race: Atomic<u32>,
     }
 
     /// The CPUs [`CorePmu`] has counters for.
@@ -82,6 +85,7 @@ mod lifecycle {
                     in_flight: Atomic::new(0),
                     overlaps: Atomic::new(0),
                     refused: Atomic::new(0),
+                    race: Atomic::new(0),
                 },
                 GFP_KERNEL,
             )?)
@@ -142,21 +146,19 @@ mod lifecycle {
 
         fn start(d: &TestData, event: &Event, _: &TestEvent, _: EventFlags) {
             d.0.calls.fetch_add(1, Relaxed);
-            event.set_prev_count(d.0.counter.load(Relaxed));
+            event.start_count(d.0.counter.load(Relaxed));
             event.set_hw_state(HwState::RUNNING);
         }
 
         fn stop(d: &TestData, event: &Event, _: &TestEvent, _: EventFlags) {
             d.0.calls.fetch_add(1, Relaxed);
-            if event.hw_state().contains(HwFlag::Stopped) {
-                return;
-            }
-            event.update_count(|| d.0.counter.load(Relaxed));
+            event.stop_count(|| d.0.counter.load(Relaxed));
             event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
         }
 
         fn read(d: &TestData, event: &Event, _: &TestEvent) {
             d.0.calls.fetch_add(1, Relaxed);
+            // `UpdateOnlyPmu`'s `stop` without `Update` stops the event without a last fold.
             if !event.hw_state().contains(HwFlag::Stopped) {
                 event.update_count(|| d.0.counter.load(Relaxed));
             }
@@ -247,6 +249,81 @@ mod lifecycle {
         }
     }
 
+    /// [`racing_reading`]: the event's CPU stops the event before the reading.
+    const STOP_FIRST: u32 = 1;
+    /// [`racing_reading`]: the event's CPU stops the event after the reading, and starts it
+    /// again.
+    const RESTART_AFTER: u32 = 2;
+
+    /// A reading of `Probe::counter` that races with `T`'s `stop` and `start` of the event on
+    /// its CPU, as [`Probe::race`] says: as if a `read` on another CPU of the scope
+    /// (`perf_event_read_local()`, without the context lock) was between its load of
+    /// `prev_count` and its exchange. The counter moves 50 while the event is stopped (not the
+    /// event's), and 20 after a [`RESTART_AFTER`] restart.
+    fn racing_reading<T: Operations<Data = TestData, EventData = TestEvent>>(
+        d: &TestData,
+        event: &Event,
+        s: &TestEvent,
+    ) -> u64 {
+        match d.0.race.xchg(0, Relaxed) {
+            STOP_FIRST => {
+                T::stop(d, event, s, EventFlag::Update.into());
+                d.0.tick(50);
+                d.0.counter.load(Relaxed)
+            }
+            RESTART_AFTER => {
+                let now = d.0.counter.load(Relaxed);
+                T::stop(d, event, s, EventFlag::Update.into());
+                d.0.tick(50);
+                T::start(d, event, s, EventFlags::empty());
+                d.0.tick(20);
+                now
+            }
+            _ => d.0.counter.load(Relaxed),
+        }
+    }
+
+    /// [`LaggingPmu`] over [`racing_reading`]: the default callbacks.
+    struct RacingPmu;
+
+    #[vtable]
+    impl Operations for RacingPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        test_pmu_callbacks!(event_init);
+
+        fn counter(d: &TestData, event: &Event, s: &TestEvent) -> u64 {
+            racing_reading::<Self>(d, event, s)
+        }
+    }
+
+    /// [`RacingPmu`] with a driver's own `start`, `stop` and `read`, which fold as for a
+    /// counter that may wrap ([`Event::update_count`], [`Event::stop_count`]).
+    struct RacingWrapPmu;
+
+    #[vtable]
+    impl Operations for RacingWrapPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        test_pmu_callbacks!(event_init);
+
+        fn start(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            event.start_count(racing_reading::<Self>(d, event, s));
+            event.set_hw_state(HwState::RUNNING);
+        }
+
+        fn stop(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            event.stop_count(|| racing_reading::<Self>(d, event, s));
+            event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+        }
+
+        fn read(d: &TestData, event: &Event, s: &TestEvent) {
+            event.update_count(|| racing_reading::<Self>(d, event, s));
+        }
+    }
+
     /// `TestPmu` whose `stop` folds the count only when asked to (`EventFlag::Update`), as
     /// many drivers' does, and whose `del` is that `stop` with its own flags.
     struct UpdateOnlyPmu;
@@ -268,7 +345,7 @@ mod lifecycle {
                 event.set_hw_state(HwFlag::Stopped);
             }
             if flags.contains(EventFlag::Update) && !event.hw_state().contains(HwFlag::UpToDate) {
-                event.update_count(|| d.0.counter.load(Relaxed));
+                event.stop_count(|| d.0.counter.load(Relaxed));
                 event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
             }
         }
@@ -963,7 +1040,7 @@ mod lifecycle {
         {
             // SAFETY: `counter` is open for this scope, and its PMU is a `kernel::perf` one.
             let ev = unsafe { Event::from_raw(counter.0) };
-            ev.set_prev_count(0);
+            ev.start_count(0);
             let nested = Atomic::new(false);
             ev.update_count(|| {
                 if !nested.xchg(true, Relaxed) {
@@ -973,6 +1050,57 @@ mod lifecycle {
             });
         }
         assert_eq!(counter.read(), 20);
+        drop(counter);
+        drop(reg);
+        Ok(())
+    }
+
+    /// A `read` that races a `stop` and the next `start` of its event counts nothing of the
+    /// time the event was stopped, and nothing twice. The event counts 100, is stopped while
+    /// a `read` is between its load of `prev_count` and its update, the counter moves 50 while
+    /// it is stopped, then 20 once it is started again: its count is 120. No timing involved:
+    /// the `read` stops the event from inside its own reading ([`racing_reading`]), before
+    /// it ([`STOP_FIRST`]: the `read` finds the event stopped, and the test starts it again)
+    /// or after it ([`RESTART_AFTER`]: the `read` finds the reading of the new `start`).
+    #[test]
+    fn read_racing_a_restart_counts_only_running_time() -> Result {
+        read_racing_a_restart::<RacingPmu>(c"rust_perf_test_race", STOP_FIRST)?;
+        read_racing_a_restart::<RacingPmu>(c"rust_perf_test_race", RESTART_AFTER)
+    }
+
+    /// [`read_racing_a_restart_counts_only_running_time`] with a driver's own callbacks, which
+    /// fold with [`Event::update_count`] and [`Event::stop_count`].
+    #[test]
+    fn own_read_racing_a_restart_counts_only_running_time() -> Result {
+        read_racing_a_restart::<RacingWrapPmu>(c"rust_perf_test_race_own", STOP_FIRST)?;
+        read_racing_a_restart::<RacingWrapPmu>(c"rust_perf_test_race_own", RESTART_AFTER)
+    }
+
+    fn read_racing_a_restart<T: Operations<Data = TestData, EventData = TestEvent>>(
+        name: &CStr,
+        race: u32,
+    ) -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<T>(name, &probe)?;
+        // Disabled: no callback of perf core touches the event while the test drives it.
+        let counter = Counter::open_with(reg.pmu_type(), 0, 0, |a| a.set_disabled(1))?;
+        let (d, s) = (TestData(probe.clone()), TestEvent(probe.clone()));
+        {
+            // SAFETY: `counter` is open for this scope, and its PMU is a `kernel::perf` one.
+            let ev = unsafe { Event::from_raw(counter.0) };
+            T::start(&d, ev, &s, EventFlags::empty());
+            probe.tick(100);
+            probe.race.store(race, Relaxed);
+            T::read(&d, ev, &s);
+            if race == STOP_FIRST {
+                T::start(&d, ev, &s, EventFlags::empty());
+                probe.tick(20);
+            }
+            T::stop(&d, ev, &s, EventFlag::Update.into());
+        }
+        let count = counter.read();
+        pr_info!("read racing a restart ({race}): count {count}, 120 counted while running\n");
+        assert_eq!(count, 120);
         drop(counter);
         drop(reg);
         Ok(())
@@ -1062,7 +1190,33 @@ mod lifecycle {
         assert_eq!(sampling.err(), Some(EINVAL));
         let exclude = Counter::open_with(t, 0, 0, |a| a.set_exclude_kernel(1));
         assert_eq!(exclude.err(), Some(EINVAL));
+        let branches = Counter::open_with(t, 0, 0, |a| {
+            a.sample_type = u64::from(bindings::perf_event_sample_format_PERF_SAMPLE_BRANCH_STACK);
+        });
+        assert_eq!(branches.err(), Some(EOPNOTSUPP));
         assert_eq!(probe.events_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// An open that reaches the PMU once its unregistration has begun, but before perf core
+    /// unpublished it (an open already past perf core's lookup of the type), is refused with
+    /// `ENODEV` before the driver sees it; `ENOENT` once the PMU is gone. The window is forced:
+    /// no timing opens it reliably.
+    #[test]
+    fn open_during_unregistration_is_enodev() -> Result {
+        let probe = Probe::new()?;
+        let reg = register::<TestPmu>(c"rust_perf_test_enodev", &probe)?;
+        let t = reg.pmu_type();
+        let refused = reg.while_unregistering(|| Counter::open(t).err());
+        assert_eq!(refused, Some(ENODEV));
+        assert_eq!(probe.calls.load(Relaxed), 0);
+        // Still registered, and counting.
+        let c = Counter::open(t)?;
+        probe.tick(7);
+        assert_eq!(c.read(), 7);
+        drop(c);
+        drop(reg);
+        assert_eq!(Counter::open(t).err(), Some(ENOENT));
         Ok(())
     }
 

@@ -856,8 +856,8 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind, 120)
 	EXPECT_STREQ(old, now);
 }
 
-/* Loads bench_modules/pmu_c_twin.ko, installed beside this program. */
-static int twin_load(void)
+/* Loads bench_modules/pmu_c_twin.ko, installed beside this program, with @params. */
+static int twin_load(const char *params)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -871,7 +871,7 @@ static int twin_load(void)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(__NR_finit_module, fd, "", 0) && errno != EEXIST ? -errno : 0;
+	ret = syscall(__NR_finit_module, fd, params, 0) && errno != EEXIST ? -errno : 0;
 	close(fd);
 	return ret;
 }
@@ -886,7 +886,7 @@ TEST_F_TIMEOUT(gt, mux_interval_write_then_unbind_c_twin, 120)
 	char pmu[64], bdf[32], path[PATH_MAX], old[32];
 	int kmsg;
 
-	ASSERT_EQ(0, twin_load()) TH_LOG("loading pmu_c_twin.ko: %s", strerror(errno));
+	ASSERT_EQ(0, twin_load("")) TH_LOG("loading pmu_c_twin.ko: %s", strerror(errno));
 	self->twin = true;
 	ASSERT_EQ(0, gt_unbind(&self->gt));
 	ASSERT_EQ(0, write_text(TWIN_DIR "/bind", self->gt.bdf));
@@ -1150,6 +1150,35 @@ TEST_F_TIMEOUT(gt, bad_input, 120)
 	ASSERT_EQ(0, wait_idle(&self->gt, 10000));
 	EXPECT_LT(0, READ_COUNT(fd));
 	close(fd);
+}
+
+/*
+ * The errnos of Documentation/rust/perf.rst's table that need a PMU gone:
+ * the type of an unbound PMU is ENOENT (perf core finds no PMU for it), and
+ * a revoked leader takes no sibling, of its PMU or a software one (ENODEV,
+ * perf core, before it looks at the type).
+ */
+TEST_F_TIMEOUT(gt, errnos_of_an_unbound_pmu, 120)
+{
+	struct perf_event_attr attr;
+	struct gt old = self->gt;
+	__u64 config;
+	int fd, sw;
+
+	ASSERT_EQ(0, event_config(&self->gt, "rcs0-busy", &config));
+	fd = open_event(&self->gt, "rcs0-busy", -1, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	attr_init(&attr, &old, config);
+	EXPECT_EQ(-1, perf_open(&attr, -1, old.cpu, -1));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("the type of an unbound PMU");
+	EXPECT_EQ(-1, perf_open(&attr, -1, old.cpu, fd));
+	EXPECT_EQ(ENODEV, errno) TH_LOG("a sibling of the PMU's, revoked leader");
+	sw = open_sw_event(&old, PERF_COUNT_SW_CPU_CLOCK, fd, 0);
+	EXPECT_EQ(-ENODEV, sw) TH_LOG("a software sibling, revoked leader");
+	if (sw >= 0)
+		close(sw);
+	EXPECT_EQ(0, close(fd));
 }
 
 /*
@@ -1536,6 +1565,96 @@ TEST_F_TIMEOUT(gt, throttled_group_with_sw_sibling, 120)
 	EXPECT_EQ(0, close(hw));
 	EXPECT_EQ(0, kmsg_splats(_metadata, kmsg));
 	close(kmsg);
+}
+
+/*
+ * What the tick's unthrottling costs a PMU without interrupts that has
+ * nothing throttled: nothing. A sampling cpu-clock on the CPU, in a group
+ * of its own, throttles on every tick (perf_event_max_sample_rate at 1), so
+ * every tick runs perf_adjust_freq_unthr_context() with unthrottle set; an
+ * idle counting event of the C twin (count_disables=1 counts its
+ * pmu_disable() calls) shares the CPU's context. Its PMU context has no
+ * throttled event, so the tick must not disable and enable its PMU (register
+ * traffic on an uncore PMU) to find that out: without the mark of patch 0004
+ * it did so on every tick (984 times in the second, 994 unthrottles).
+ */
+TEST_F_TIMEOUT(gt, unthrottle_leaves_unthrottled_no_irq_pmu_alone, 120)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t data_size = 8 * page, len = page + data_size;
+	int ev, sw, ret, throttles = 0, unthrottles = 0;
+	char path[PATH_MAX], buf[32];
+	struct perf_event_mmap_page *pg;
+	struct perf_event_attr attr;
+	long before, after;
+	struct timespec t0, t;
+	struct gt twin;
+	__u64 config;
+
+	ASSERT_EQ(0, twin_load("count_disables=1"))
+		TH_LOG("loading pmu_c_twin.ko: %s", strerror(errno));
+	self->twin = true;
+	ASSERT_EQ(0, gt_unbind(&self->gt));
+	ASSERT_EQ(0, write_text(TWIN_DIR "/bind", self->gt.bdf));
+	memset(&twin, 0, sizeof(twin));
+	ASSERT_EQ(0, pmu_find("i915c_", twin.pmu, sizeof(twin.pmu), twin.bdf, sizeof(twin.bdf)));
+	ASSERT_EQ(0, gt_refresh(&twin));
+	ASSERT_EQ(0, gt_path(DEBUGFS_DIR, &twin, "pmu_disables", path, sizeof(path)));
+	ASSERT_EQ(0, pin_to_cpu(twin.cpu));
+	ASSERT_EQ(0, read_text(MAX_SAMPLE_RATE, self->old_rate, sizeof(self->old_rate)));
+	ASSERT_EQ(0, event_config(&twin, "interrupts", &config)) TH_LOG("%s", twin.pmu);
+	attr_init(&attr, &twin, config);
+	ev = perf_open(&attr, -1, twin.cpu, -1);
+	ASSERT_LE(0, ev) TH_LOG("the twin's interrupts (type %d, config %#llx): %s", twin.type,
+				(unsigned long long)config, strerror(errno));
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = 10000;
+	attr.sample_type = PERF_SAMPLE_IP;
+	sw = perf_open(&attr, -1, twin.cpu, -1);
+	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock: %s", strerror(errno));
+	pg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sw, 0);
+	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap of the cpu-clock: %s", strerror(errno));
+
+	ret = write_text(MAX_SAMPLE_RATE, "1");
+	if (ret == -EINVAL) {
+		self->old_rate[0] = '\0';
+		SKIP(return, "perf_cpu_time_max_percent is 0 or 100: the rate is fixed");
+	}
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, read_text(path, buf, sizeof(buf)));
+	before = atol(buf);
+	/* Busy for a second (an idle CPU stops its tick), consuming the records. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ring_throttles(pg, data_size, &throttles, &unthrottles);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 1000000000L);
+	ASSERT_EQ(0, read_text(path, buf, sizeof(buf)));
+	after = atol(buf);
+	EXPECT_EQ(0, write_text(MAX_SAMPLE_RATE, self->old_rate));
+	self->old_rate[0] = '\0';
+	ring_throttles(pg, data_size, &throttles, &unthrottles);
+	TH_LOG("idle twin: %ld pmu_disable() in 1 s; cpu-clock: %d throttles, %d unthrottles",
+	       after - before, throttles, unthrottles);
+	EXPECT_LT(1, unthrottles) TH_LOG("the tick never unthrottled: nothing was measured");
+	/*
+	 * 0 on a quiet CPU; an event installed on it meanwhile reschedules
+	 * the context, which disables every PMU context there once.
+	 */
+	EXPECT_LE((after - before) * 10, unthrottles);
+
+	EXPECT_EQ(0, munmap(pg, len));
+	EXPECT_EQ(0, close(sw));
+	EXPECT_EQ(0, close(ev));
+	ASSERT_EQ(0, write_text(TWIN_DIR "/unbind", self->gt.bdf));
+	EXPECT_EQ(0, syscall(__NR_delete_module, "pmu_c_twin", O_NONBLOCK))
+		TH_LOG("rmmod pmu_c_twin: %s", strerror(errno));
+	self->twin = false;
+	ASSERT_EQ(0, gt_bind(&self->gt));
+	ASSERT_EQ(0, gt_find(&self->gt));
 }
 
 /*

@@ -14,6 +14,10 @@
  * i915_pmu_rs holds (the BAR, a DMA buffer, an MSI vector with a handler, a
  * debugfs directory) and gives them back at unbind in the same order, so
  * that the bench's unbind times compare like with like.
+ *
+ * With count_disables=1 it also counts its pmu_disable() calls (debugfs
+ * pmu_disables), for perf_unbind's test of what the tick's unthrottling
+ * costs an idle PMU without interrupts; the bench loads it without.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -80,11 +84,27 @@ struct twin {
 	struct residency engine[NR_ENGINES][3];
 	struct residency rc6, awake;
 	atomic64_t interrupts, actual, requested;
+	atomic_t pmu_disables;
 };
+
+static bool count_disables;
+module_param(count_disables, bool, 0444);
+MODULE_PARM_DESC(count_disables, "count pmu_disable() calls in debugfs pmu_disables");
 
 static struct twin *to_twin(struct perf_event *event)
 {
 	return container_of(event->pmu, struct twin, base);
+}
+
+/* perf_pmu_disable() calls this when the PMU's disable count on a CPU leaves 0. */
+static void twin_pmu_disable(struct pmu *pmu)
+{
+	atomic_inc(&container_of(pmu, struct twin, base)->pmu_disables);
+}
+
+/* perf_pmu_register() replaces a lone pmu_disable with its no-op: both are set. */
+static void twin_pmu_enable(struct pmu *pmu)
+{
 }
 
 static void twin_free(struct kref *ref)
@@ -207,8 +227,18 @@ static void twin_event_del(struct perf_event *event, int flags)
 	twin_event_stop(event, PERF_EF_UPDATE);
 }
 
-#define TWIN_EVENT(var, name, cfg) PMU_EVENT_ATTR_STRING(name, twin_attr_##var, "config=" cfg)
-#define TWIN_UNIT(var, name, unit) PMU_EVENT_ATTR_STRING(name ".unit", twin_unit_##var, unit)
+/*
+ * PMU_EVENT_ATTR_STRING() stringifies its name, which would keep the quotes
+ * of a string literal in the file name; i915's names have dashes.
+ */
+#define TWIN_ATTR(var, _name, str)						\
+	static struct perf_pmu_events_attr var = {				\
+		.attr = { .attr = { .name = _name, .mode = 0444 },		\
+			  .show = perf_event_sysfs_show },			\
+		.event_str = str,						\
+	}
+#define TWIN_EVENT(var, name, cfg) TWIN_ATTR(twin_attr_##var, name, "config=" cfg)
+#define TWIN_UNIT(var, name, unit) TWIN_ATTR(twin_unit_##var, name ".unit", unit)
 
 TWIN_EVENT(rcs0_busy, "rcs0-busy", "0x0");
 TWIN_EVENT(rcs0_wait, "rcs0-wait", "0x1");
@@ -312,6 +342,8 @@ static int twin_device_init(struct pci_dev *pdev, struct twin *t)
 	t->pdev = pdev;
 	t->dir = debugfs_create_dir(t->name, NULL);
 	debugfs_create_bool("registered", 0444, t->dir, &t->registered);
+	if (count_disables)
+		debugfs_create_atomic_t("pmu_disables", 0444, t->dir, &t->pmu_disables);
 	return 0;
 }
 
@@ -355,6 +387,10 @@ static int twin_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		.stop = twin_event_stop,
 		.read = twin_event_read,
 	};
+	if (count_disables) {
+		t->base.pmu_disable = twin_pmu_disable;
+		t->base.pmu_enable = twin_pmu_enable;
+	}
 	ret = perf_pmu_register(&t->base, t->name, -1);
 	if (ret) {
 		twin_device_fini(t);
