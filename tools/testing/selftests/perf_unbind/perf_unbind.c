@@ -313,6 +313,25 @@ static int open_sw_event(const struct gt *gt, __u64 config, int group_fd, __u64 
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * A cpu-clock sampling every 10 us on @cpu, in the group of @group_fd (or a
+ * leader): what throttles on every tick once perf_event_max_sample_rate is 1.
+ */
+static int open_sampling_clock(int cpu, int group_fd)
+{
+	struct perf_event_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = 10000;
+	attr.sample_type = PERF_SAMPLE_IP;
+	fd = perf_open(&attr, -1, cpu, group_fd);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Sleeps and wakes on the current CPU: context switches for its context. */
 static void context_switch(int times)
 {
@@ -1498,7 +1517,6 @@ TEST_F_TIMEOUT(gt, throttled_group_with_sw_sibling, 120)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t data_size = 8 * page, len = page + data_size;
-	struct perf_event_attr attr;
 	struct perf_event_mmap_page *pg;
 	int kmsg, hw, sw, ret, throttles = 0, unthrottles = 0;
 	struct timespec t0, t;
@@ -1510,14 +1528,8 @@ TEST_F_TIMEOUT(gt, throttled_group_with_sw_sibling, 120)
 	ASSERT_EQ(0, read_text(MAX_SAMPLE_RATE, self->old_rate, sizeof(self->old_rate)));
 	hw = open_event(&self->gt, "interrupts", -1, 0);
 	ASSERT_LE(0, hw);
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_SOFTWARE;
-	attr.config = PERF_COUNT_SW_CPU_CLOCK;
-	attr.sample_period = 10000;
-	attr.sample_type = PERF_SAMPLE_IP;
-	sw = perf_open(&attr, -1, self->gt.cpu, hw);
-	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock in the group: %s", strerror(errno));
+	sw = open_sampling_clock(self->gt.cpu, hw);
+	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock in the group: %s", strerror(-sw));
 	pg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, hw, 0);
 	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap of the leader: %s", strerror(errno));
 
@@ -1585,11 +1597,9 @@ TEST_F_TIMEOUT(gt, unthrottle_leaves_unthrottled_no_irq_pmu_alone, 120)
 	int ev, sw, ret, throttles = 0, unthrottles = 0;
 	char path[PATH_MAX], buf[32];
 	struct perf_event_mmap_page *pg;
-	struct perf_event_attr attr;
 	long before, after;
 	struct timespec t0, t;
 	struct gt twin;
-	__u64 config;
 
 	ASSERT_EQ(0, twin_load("count_disables=1"))
 		TH_LOG("loading pmu_c_twin.ko: %s", strerror(errno));
@@ -1602,19 +1612,10 @@ TEST_F_TIMEOUT(gt, unthrottle_leaves_unthrottled_no_irq_pmu_alone, 120)
 	ASSERT_EQ(0, gt_path(DEBUGFS_DIR, &twin, "pmu_disables", path, sizeof(path)));
 	ASSERT_EQ(0, pin_to_cpu(twin.cpu));
 	ASSERT_EQ(0, read_text(MAX_SAMPLE_RATE, self->old_rate, sizeof(self->old_rate)));
-	ASSERT_EQ(0, event_config(&twin, "interrupts", &config)) TH_LOG("%s", twin.pmu);
-	attr_init(&attr, &twin, config);
-	ev = perf_open(&attr, -1, twin.cpu, -1);
-	ASSERT_LE(0, ev) TH_LOG("the twin's interrupts (type %d, config %#llx): %s", twin.type,
-				(unsigned long long)config, strerror(errno));
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_SOFTWARE;
-	attr.config = PERF_COUNT_SW_CPU_CLOCK;
-	attr.sample_period = 10000;
-	attr.sample_type = PERF_SAMPLE_IP;
-	sw = perf_open(&attr, -1, twin.cpu, -1);
-	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock: %s", strerror(errno));
+	ev = open_event(&twin, "interrupts", -1, 0);
+	ASSERT_LE(0, ev) TH_LOG("the twin's interrupts: %s", strerror(-ev));
+	sw = open_sampling_clock(twin.cpu, -1);
+	ASSERT_LE(0, sw) TH_LOG("sampling cpu-clock: %s", strerror(-sw));
 	pg = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, sw, 0);
 	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap of the cpu-clock: %s", strerror(errno));
 
