@@ -7,7 +7,7 @@ H := harness
 
 .PHONY: all setup base tree config build lint rustdoc docs check demo shell \
 	stress kcsan bench kselftest kunit report series series-check series-selftest \
-	bump fmt clean distclean help mutants check-start
+	bump fmt clean distclean help mutants check-start perf-test
 
 all: help
 
@@ -76,9 +76,19 @@ bench:
 	@FLAVOUR=bench $(MAKE) --no-print-directory build
 	@FLAVOUR=bench sh $(H)/bench.sh
 
+## perf-test  the perf tool's own `perf test` on the test kernel and on the
+##            same kernel without the perf core patches (FLAVOUR=nocore,
+##            built on first use), side by side; fails on a test that
+##            fails only with our patches, a splat, or a result other than
+##            Ok with no reason in harness/perf-test.reasons; not part of
+##            check
+perf-test: build
+	@FLAVOUR=nocore $(MAKE) --no-print-directory build
+	@sh $(H)/perf-test.sh
+
 ## mutants    every deliberate bug of harness/mutants/ must fail the test it
-##            names: one incremental build and boot each, on a scratch copy of
-##            the test tree (`M="name ..." make mutants` for some: M in the
+##            names, which first passes without them: one incremental build
+##            and boot each, on a scratch copy of the test tree (`M="name ..." make mutants` for some: M in the
 ##            environment, as Kbuild takes M= on make's command line); not
 ##            part of check
 mutants: build

@@ -4,8 +4,11 @@
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PMU_RS_CACHE=${PMU_RS_CACHE:-$HOME/.cache/pmu-rs}
 CACHE=$PMU_RS_CACHE
-SRC=$CACHE/src/linux			# assembled tree: pristine + patches + overlay
 FLAVOUR=${FLAVOUR:-test}		# kernel flavour, one build dir each
+SRC=$CACHE/src/linux			# assembled tree: pristine + patches + overlay
+# The nocore flavour is the test kernel without the series' perf core
+# patches (perf-core-*), the base of `make perf-test`: a tree of its own.
+if [ "$FLAVOUR" = nocore ]; then SRC=$CACHE/src/linux-nocore; fi
 BUILD=$CACHE/build/$FLAVOUR
 TOOLS=$CACHE/tools
 VENV=$CACHE/venv
@@ -91,8 +94,10 @@ overlay_files() {
 }
 
 # `series`: the patches in order, and "patch<TAB>overlay path" per entry.
+# The nocore flavour leaves out the perf core patches.
 series_patches() {
-	sed -n 's/^\([0-9][0-9]*-[^[:space:]]*\.patch\)[[:space:]]*$/\1/p' "$REPO/series"
+	sed -n 's/^\([0-9][0-9]*-[^[:space:]]*\.patch\)[[:space:]]*$/\1/p' "$REPO/series" |
+		if [ "$FLAVOUR" = nocore ]; then grep -v '^[0-9]*-perf-core-'; else cat; fi
 }
 series_entries() {
 	awk '/^[0-9]+-[^[:space:]]*\.patch[[:space:]]*$/ { p = $1; next }
@@ -126,7 +131,7 @@ series_check_overlay() {
 # CONFIG_KASAN_INLINE); for the series check's allnoconfig kernel,
 # harness/series.config alone. Prints the path of the fragment.
 flavour_fragment() {
-	[ "$FLAVOUR" = test ] && { echo "$REPO/harness/pmu-rs.config"; return; }
+	case $FLAVOUR in test | nocore) echo "$REPO/harness/pmu-rs.config"; return ;; esac
 	[ "$FLAVOUR" = series ] && { echo "$REPO/harness/series.config"; return; }
 	top=$REPO/harness/$FLAVOUR.config
 	[ -f "$top" ] || die "no Kconfig fragment $top for FLAVOUR=$FLAVOUR"

@@ -12,8 +12,10 @@ pristine=$CACHE/src/pristine-$USED_VERSION
 manifest=$SRC/.pmu-rs-manifest
 
 if [ "$(cat "$SRC/.pmu-rs-base" 2>/dev/null)" != "$USED_VERSION" ]; then
-	say "creating the work tree from $USED_VERSION (clean build follows)"
-	rm -rf "$SRC" "$SRC.tmp" "$CACHE/build"
+	say "creating the $([ "$FLAVOUR" = nocore ] && echo "nocore ")work tree from $USED_VERSION (clean build follows)"
+	# The builds of the tree: the nocore flavour's alone has its own.
+	if [ "$FLAVOUR" = nocore ]; then rm -rf "$SRC" "$SRC.tmp" "$BUILD"
+	else rm -rf "$SRC" "$SRC.tmp" "$CACHE/build"; fi
 	cp -a "$pristine" "$SRC.tmp"
 	echo "$USED_VERSION" > "$SRC.tmp/.pmu-rs-base"
 	mv "$SRC.tmp" "$SRC"
@@ -75,4 +77,4 @@ sort "$manifest" | comm -23 - "$manifest.new" | while read -r f; do
 done
 mv "$manifest.new" "$manifest"
 phase_done tree
-say "tree: $USED_VERSION + $(echo "$patches" | grep -c . || true) patches + overlay ($(wc -l < "$manifest") files)"
+say "tree${SRC#"$CACHE/src/linux"}: $USED_VERSION + $(echo "$patches" | grep -c . || true) patches + overlay ($(wc -l < "$manifest") files)"

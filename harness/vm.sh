@@ -68,9 +68,10 @@ append="$params \
 rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose ${BOOT_APPEND:-}"
 
 # The QEMU options of the machine, for run directory $1; EXTRA_QEMU_OPTS
-# adds to them (the bench's second edu device).
+# adds to them (the bench's second edu device). QEMU's pid goes to
+# $1/qemu.pid, for whoever must stop it (harness/mutants.sh).
 vm_qemu_opts() {
-	echo "$tcg -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
+	echo "$tcg -pidfile $1/qemu.pid -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 \
 -qmp unix:$1/qmp.sock,server=on,wait=off -device virtio-serial-pci,id=pmu_vser \
 -chardev socket,id=pmu_host,path=$1/host.sock,server=on,wait=off \

@@ -28,7 +28,7 @@ grep -q 'QEMU TCG CPU' /proc/cpuinfo && accel=TCG
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || mount -t tracefs nodev "$tr"
 sym() {
-	awk -v suf="PmuObject$1" '$2 == "T" && $3 ~ /^_R/ &&
+	awk -v suf="PmuObject$1" '$2 ~ /^[tT]$/ && $3 ~ /^_R/ &&
 		substr($3, length($3) - length(suf) + 1) == suf { print $3; exit }' /proc/kallsyms
 }
 free=$(sym 13free_deferred)
