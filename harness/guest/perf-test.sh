@@ -10,6 +10,7 @@
 #                       subtest (ID 6 or 6.1; RESULT as perf prints it,
 #                       or "Timeout")
 #   perf-test-ID.log    `perf test -v ID` of a test that failed or skipped
+#                       (its first 60 s for one that timed out)
 #                       (perf's own skip reasons are one fixed string per
 #                       test, "permissions" for any failed open: the log
 #                       says what it was)
@@ -49,8 +50,12 @@ for id in $ids; do
 		printf '%s\tno result (exit status %s)\t%s\t%s\n' "$id" "$rc" "$secs" "$name" >> /tmp/perf-test.res
 	fi
 	cat /tmp/perf-test.res >> "$RUN/results.tsv"
+	# A test that timed out would time out again: 60 s of its verbose
+	# output show what it was doing.
 	if cut -f2 /tmp/perf-test.res | grep -qv '^Ok$'; then
-		timeout -k 10 "$limit" perf test -v "$id" > "$RUN/perf-test-$id.log" 2>&1
+		t=$limit
+		grep -q '	Timeout	' /tmp/perf-test.res && t=60
+		timeout -k 10 "$t" perf test -v "$id" > "$RUN/perf-test-$id.log" 2>&1
 	fi
 	log "$(awk -F '\t' '{ printf "%s%s %s", n++ ? ", " : "", $1, $2 }' /tmp/perf-test.res) ($secs s): $name"
 done
