@@ -10,7 +10,9 @@
 #   - a test that is not Ok on the test kernel has no reason in
 #     harness/perf-test.reasons.
 # The table goes to $RUN/table.md too (README.md quotes it).
-# PERF_TEST_RUN=DIR prints the table and verdict of run DIR again.
+# PERF_TEST_RUN=DIR prints the table and verdict of run DIR again;
+# PERF_TEST_IDS="86 86 111" runs only those tests, in that order (a test
+# named twice runs twice; the table has a row for each run).
 set -eu
 . "$(dirname "$0")/env.sh"
 
@@ -23,8 +25,9 @@ else
 	rm -f "$PHASES"
 	say "perf test on the test kernel and without the perf core patches, side by side"
 	for f in test nocore; do
+		# shellcheck disable=SC2086 # PERF_TEST_IDS: one argument per ID
 		FLAVOUR=$f RUN=$RUN/$f GUEST=$f BOOT_APPEND="${BOOT_APPEND:-} kunit.enable=0" \
-			BOOT_TIMEOUT=${BOOT_TIMEOUT:-10800} sh "$REPO/harness/boot.sh" perf-test.sh &
+			BOOT_TIMEOUT=${BOOT_TIMEOUT:-10800} sh "$REPO/harness/boot.sh" perf-test.sh ${PERF_TEST_IDS:-} &
 		eval "pid_$f=\$!"
 	done
 	rc=0
@@ -47,10 +50,11 @@ awk -F '\t' -v reasons="$reasons" '
 			n = substr($0, 1, RLENGTH - 2); sub(/^ */, "", n)
 			top[n] = substr($0, RLENGTH + 1) }
 		next }
-	FILENAME ~ /nocore/ { base[$1] = $2; next }
-	{ id = $1; name = $4; p = id; sub(/\..*/, "", p)
+	# A test run twice (PERF_TEST_IDS) pairs its n-th run on each kernel.
+	FILENAME ~ /nocore/ { base[$1 "#" ++nb[$1]] = $2; next }
+	{ id = $1; k = id "#" ++nt[id]; name = $4; p = id; sub(/\..*/, "", p)
 	  if (id ~ /\./) name = top[p] " / " name
-	  print id "\t" $2 "\t" ((id in base) ? base[id] : "(not run)") "\t" $3 "\t" name "\t" why[name] }
+	  print id "\t" $2 "\t" ((k in base) ? base[k] : "(not run)") "\t" $3 "\t" name "\t" why[name] }
 ' "$RUN/test/list.txt" "$RUN/nocore/results.tsv" "$RUN/test/results.tsv" > "$RUN/table.tsv"
 
 {
@@ -69,22 +73,24 @@ regress=$(awk -F '\t' '($2 ~ /FAILED|Timeout|no result/) && $3 !~ /FAILED|Timeou
 unexplained=$(awk -F '\t' '$2 != "Ok" && $6 == "" { printf "%s %s (%s); ", $1, $5, $2 }' "$RUN/table.tsv")
 [ -z "$unexplained" ] || problem "not Ok with no reason in harness/perf-test.reasons: $unexplained"
 for f in test nocore; do
-	n=$(grep -cE "$SPLAT" "$RUN/$f/dmesg.txt" || true)
+	[ -f "$RUN/$f/guest.done" ] || problem "the $f guest did not finish ($RUN/$f/console.log)"
+	n=$(grep -cE "$SPLAT" "$RUN/$f/console.log" || true)
 	echo "$f kernel: $(cut -f2 "$RUN/$f/results.tsv" | sed 's/ .*//' | sort | uniq -c |
-		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'); $n splat lines; taint $(cat "$RUN/$f/tainted")"
+		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'); $n splat lines; taint $(cat "$RUN/$f/tainted" 2>/dev/null || echo unknown)"
 done
-# A kind of splat (the part of SPLAT it matched) that the test kernel's log
-# has and the other's has not is ours; one that both have is not (a stall
-# of a guest starved under TCG, say), and is listed.
+# A kind of splat (the part of SPLAT it matched) that the test kernel's
+# console has and the other's has not is ours; one that both have is not (a
+# stall of a guest starved under TCG, say), and is listed. The console is
+# the whole log, from boot to power off.
 kinds() { grep -oE "$SPLAT" "$1" 2>/dev/null | sort -u; }
-kinds "$RUN/test/dmesg.txt" > "$RUN/splats.test"
-kinds "$RUN/nocore/dmesg.txt" > "$RUN/splats.nocore"
+kinds "$RUN/test/console.log" > "$RUN/splats.test"
+kinds "$RUN/nocore/console.log" > "$RUN/splats.nocore"
 both=$(comm -12 "$RUN/splats.test" "$RUN/splats.nocore" | tr '\n' ';')
 ours=$(comm -23 "$RUN/splats.test" "$RUN/splats.nocore" | tr '\n' ';')
 [ -z "$both" ] || echo "splats in both kernels' logs (not ours): $both"
 if [ -n "$ours" ]; then
-	grep -E "$SPLAT" "$RUN/test/dmesg.txt" | head -n 20
-	problem "the test kernel's log has splats the other's has not: $ours ($RUN/test/dmesg.txt)"
+	grep -E "$SPLAT" "$RUN/test/console.log" | head -n 20
+	problem "the test kernel's console has splats the other's has not: $ours ($RUN/test/console.log)"
 fi
 echo "run: $RUN ($(($(cat "$RUN/test/boot.end") - $(cat "$RUN/test/boot.start"))) s test kernel," \
 	"$(($(cat "$RUN/nocore/boot.end") - $(cat "$RUN/nocore/boot.start"))) s without the patches)"

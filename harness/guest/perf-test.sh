@@ -16,7 +16,8 @@
 #                       says what it was)
 #   dmesg.txt, tainted, guest.done
 #
-#   perf-test.sh RUN BUILD
+#   perf-test.sh RUN BUILD [ID...]
+# With IDs, only those tests, in that order (one may come more than once).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -29,7 +30,8 @@ log "kernel $(uname -r), $(perf version); PMUs: $(ls /sys/bus/event_source/devic
 mkdir -p /tmp/perf-test && cd /tmp/perf-test || exit 1
 
 perf test list > "$RUN/list.txt" 2>&1
-ids=$(sed -n 's/^ *\([0-9][0-9]*\): .*/\1/p' "$RUN/list.txt")
+shift 2
+ids=${*:-$(sed -n 's/^ *\([0-9][0-9]*\): .*/\1/p' "$RUN/list.txt")}
 log "perf test: $(echo "$ids" | wc -w) tests, at most $limit s each"
 : > "$RUN/perf-test.txt"
 : > "$RUN/results.tsv"
