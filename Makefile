@@ -87,8 +87,8 @@ perf-test: build
 	@sh $(H)/perf-test.sh
 
 ## mutants    every deliberate bug of harness/mutants/ must fail the test it
-##            names: one incremental build and boot each, on a scratch copy of
-##            the test tree (`M="name ..." make mutants` for some: M in the
+##            names, which first passes without them: one incremental build
+##            and boot each, on a scratch copy of the test tree (`M="name ..." make mutants` for some: M in the
 ##            environment, as Kbuild takes M= on make's command line); not
 ##            part of check
 mutants: build

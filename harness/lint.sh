@@ -1,7 +1,8 @@
 #!/bin/sh
 # Lints that need no kernel build: rustfmt on every overlay .rs file,
-# checkpatch --strict on every overlay C file and on every patch, and the
-# self-test of the KCSAN verdict.
+# checkpatch --strict on every overlay C and Rust file (what the series'
+# checkpatch would say of them: rustfmt leaves long comments alone) and on
+# every patch, and the self-test of the KCSAN verdict.
 # (Clippy runs inside the build, CLIPPY=1; rustdoc in harness/rustdoc.sh.)
 set -eu
 . "$(dirname "$0")/env.sh"
@@ -24,7 +25,7 @@ if [ -n "$rs" ]; then
 fi
 
 cp="$SRC/scripts/checkpatch.pl --strict --quiet --no-summary --show-types"
-c=$(overlay_files -name '*.[ch]')
+c=$(overlay_files \( -name '*.[ch]' -o -name '*.rs' \))
 for f in $c; do
 	if (cd "$SRC" && $cp -f "$f"); then echo "  OK    checkpatch $f"
 	else echo "  FAIL  checkpatch $f"; fail=1; fi

@@ -12,9 +12,12 @@
 #   Boot:    extra kernel parameters (optional)
 #   Timeout: seconds before the boot is given up (optional, default 900)
 #
-# For each mutant: apply it to a scratch copy of the tree, build
+# First each test the mutants name runs on the tree as it is: a test that
+# fails there makes its mutants "invalid" (it would kill anything). Then,
+# for each mutant: apply it to a scratch copy of the tree, build
 # incrementally, boot, run just that test (`kunit`: the rust_perf suite
-# alone, kunit.filter_glob), read the report, revert. A mutant whose run
+# alone, kunit.filter_glob, or the one a Boot: kunit.filter_glob= names),
+# read the report, revert. A mutant whose run
 # does not fail on that line survived; any survivor, or a mutant that does
 # not apply or build, fails `make mutants`. A guest that dies or hangs (it
 # does not finish, and its console shows a report: Hangs:, or a splat) also
@@ -65,12 +68,80 @@ export PMU_RS_RUNS=$MUT/runs PMU_RS_PHASES=$MUT/phases.host
 field() { sed -n "s/^$1:[[:space:]]*//p" "$2" | head -n 1; }
 result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$MUT/results"; say "$1: $2${3:+ ($3)}"; }
 
+# Boots the tree as it is in $SRC with the test $2 (a Test: field) and the
+# kernel parameters $3 into run directory $1, and waits for it; a guest
+# whose console shows the ERE $4 (a Hangs: field, optional) while it has
+# not finished is stopped then, by QEMU's pid (harness/vm.sh's -pidfile).
+boot_test() {
+	case $2 in
+	kunit) args=kunit; append="kunit.filter_glob=rust_perf" ;;
+	kselftest\ *) args="only ${2#kselftest }"; append="kunit.enable=0" ;;
+	script\ *) args="script ${2#script }"; append="kunit.enable=0" ;;
+	*) die "unknown Test: $2" ;;
+	esac
+	RUN=$1 BOOT_APPEND="$append $3" BOOT_TIMEOUT=$5 \
+		sh "$REPO/harness/boot.sh" check.sh $args > "$1/boot.log" 2>&1 &
+	bootpid=$!
+	while kill -0 $bootpid 2>/dev/null; do
+		if [ -n "$4" ] && [ ! -f "$1/guest.done" ] &&
+		   grep -q -E -e "$4" "$1/console.log" 2>/dev/null; then
+			sleep 5
+			qemupid=$(cat "$1/qemu.pid" 2>/dev/null) && kill "$qemupid" 2>/dev/null && break
+		fi
+		sleep 5
+	done
+	wait $bootpid || true
+}
+
+# Each test the mutants name runs once on the tree as it is, with the
+# mutant's kernel parameters and the longest Timeout: of the mutants that
+# share them: one that fails there would count every mutant it names as
+# killed. Its report must pass. $MUT/preflight: "TEST|BOOT<TAB>verdict<TAB>
+# run directory" per test.
+: > "$MUT/preflight"
+key() { printf '%s|%s\n' "$(field Test "$1")" "$(field Boot "$1")"; }
+keys=$(for m in $1; do key "$DIR/$m.patch"; done | awk '!seen[$0]++')
+i=0
+while IFS= read -r k; do
+	i=$((i + 1))
+	test=${k%%|*}
+	boot=${k#*|}
+	tmo=$(for m in $1; do
+		[ "$(key "$DIR/$m.patch")" = "$k" ] && { field Timeout "$DIR/$m.patch" | grep . || echo 900; }
+	done | sort -n | tail -n 1)
+	run=$MUT/runs/unmutated-$i
+	rm -rf "$run"
+	mkdir -p "$run"
+	say "unmutated: $test${boot:+ with $boot} (a test of the mutants must pass without them)"
+	if [ "$i" = 1 ]; then
+		sh "$REPO/harness/build.sh" < /dev/null > "$run/build.log" 2>&1 ||
+			die "the tree does not build ($run/build.log)"
+	fi
+	boot_test "$run" "$test" "$boot" "" "$tmo" < /dev/null
+	if [ ! -f "$run/guest.done" ]; then
+		v=timeout
+	elif sh "$REPO/harness/report.sh" "$run" < /dev/null > /dev/null 2>&1; then
+		v=passes
+	else
+		v=FAILS
+	fi
+	printf '%s\t%s\t%s\n' "$k" "$v" "$run" >> "$MUT/preflight"
+	[ "$v" = passes ] || warn "$test ${v} without a mutant ($run)"
+done <<KEYS
+$keys
+KEYS
+
 for m in $1; do
 	p=$DIR/$m.patch
 	test=$(field Test "$p")
 	kills=$(field Kills "$p")
 	hangs=$(field Hangs "$p")
 	say "mutant $m: $(field Mutant "$p")"
+	pre=$(awk -F '\t' -v k="$(key "$p")" '$1 == k { print $2 "\t" $3; exit }' "$MUT/preflight")
+	if [ "${pre%%	*}" != passes ]; then
+		result "$m" "invalid" "$test ${pre%%	*} without the mutant (${pre#*	})"
+		continue
+	fi
 	if ! patch -p1 -s -N --dry-run -d "$SRC" < "$p" > /dev/null 2>&1; then
 		result "$m" "broken" "does not apply to the tree"
 		continue
@@ -85,27 +156,10 @@ for m in $1; do
 		patch -p1 -s -R -d "$SRC" < "$p"
 		continue
 	fi
-	case $test in
-	kunit) args=kunit; append="kunit.filter_glob=rust_perf" ;;
-	kselftest\ *) args="only ${test#kselftest }"; append="kunit.enable=0" ;;
-	script\ *) args="script ${test#script }"; append="kunit.enable=0" ;;
-	*) die "$p: unknown Test: $test" ;;
-	esac
-	RUN=$run BOOT_APPEND="$append $(field Boot "$p")" BOOT_TIMEOUT=$(field Timeout "$p" | grep . || echo 900) \
-		sh "$REPO/harness/boot.sh" check.sh $args > "$run/boot.log" 2>&1 &
-	boot=$!
 	# A guest that hangs is stopped as soon as its console shows what
 	# caught the mutant (a hung-task report, say), not at the timeout.
-	while kill -0 $boot 2>/dev/null; do
-		if [ -n "$hangs" ] && [ ! -f "$run/guest.done" ] &&
-		   grep -q -E -e "$hangs" "$run/console.log" 2>/dev/null; then
-			sleep 5
-			pkill -f "qmp unix:$run/qmp.sock" || true
-			break
-		fi
-		sleep 5
-	done
-	wait $boot || true
+	boot_test "$run" "$test" "$(field Boot "$p")" "$hangs" \
+		"$(field Timeout "$p" | grep . || echo 900)"
 	if [ -f "$run/guest.done" ]; then
 		sh "$REPO/harness/report.sh" "$run" > /dev/null 2>&1 || true
 		# The FAIL lines, and the first splat report under the dmesg one.

@@ -127,6 +127,14 @@ case_ "a KTAP stream cut short" "FAIL   rust_perf.(missing)" \
 	"sed -i '/ok 2 unregistration/,\$d' kunit.log"
 case_ "a suite that did not run" "suite i915_pmu_rs did not run" \
 	"sed -i '/^\[    2\./d' kunit.log"
+# kunit.filter_glob (make kunit, make mutants) leaves out the suites it
+# does not select, and only those.
+mkdir "$tmp/glob" && cp -a "$base/." "$tmp/glob/" &&
+	sed -i '1a [    0.000001] Kernel command line: console=ttyS0 kunit.filter_glob=rust_perf' "$tmp/glob/kunit.log" &&
+	sed -i '/^\[    2\./d' "$tmp/glob/kunit.log"
+clean "a run with kunit.filter_glob=rust_perf" "$tmp/glob"
+case_ "a suite that kunit.filter_glob selects and did not run" "suite rust_perf did not run" \
+	"sed -i '1a [    0.000001] Kernel command line: kunit.filter_glob=rust_perf.x kunit.filter_glob=rust_perf' kunit.log; sed -i '/^\[    1\.0/d' kunit.log"
 case_ "a guest script that died" "FAIL   perf-live.sh exited with status 1" \
 	"echo 'not ok 0 perf-live.sh exited with status 1' >> harness.tap"
 case_ "a kselftest target with no result" "perf_unbind ran and gave no result" \

@@ -54,15 +54,19 @@ mod lifecycle {
         first: Atomic<u64>,
         /// The largest reading of [`ClockPmu`]'s counter so far.
         largest: Atomic<u64>,
-        /// Readings of [`ClockPmu`]'s counter in progress.
+        /// Readings of [`ClockPmu`]'s or [`TickingPmu`]'s counter in progress.
         in_flight: Atomic<u64>,
-        /// Readings of [`ClockPmu`]'s counter that began while another was in progress.
+        /// Readings of that counter that began while another was in progress.
         overlaps: Atomic<u64>,
         /// `add` calls that [`OneCounterPmu`] refused.
         refused: Atomic<u64>,
         /// What [`racing_reading`] does on its next call: nothing (0), stop the event first
         /// ([`STOP_FIRST`]), or stop and restart it after its reading ([`RESTART_AFTER`]).
         race: Atomic<u32>,
+        /// The reading [`TickingPmu`]'s `start` counted from.
+        started: Atomic<u64>,
+        /// The reading [`TickingPmu`]'s `del` folded last: its final count is up to there.
+        final_fold: Atomic<u64>,
     }
 
     /// The CPUs [`CorePmu`] has counters for.
@@ -86,6 +90,8 @@ mod lifecycle {
                     overlaps: Atomic::new(0),
                     refused: Atomic::new(0),
                     race: Atomic::new(0),
+                    started: Atomic::new(0),
+                    final_fold: Atomic::new(0),
                 },
                 GFP_KERNEL,
             )?)
@@ -654,63 +660,198 @@ mod lifecycle {
         Ok(())
     }
 
+    /// How long [`TickingPmu`] takes to read its counter.
+    const TICKING_READ_NS: u64 = 100_000;
+
+    /// `Probe::counter`, which a thread of the test ticks all along, read slowly (a spin of
+    /// [`TICKING_READ_NS`]) so that folds on two CPUs overlap (counted as [`ClockPmu`] counts
+    /// them), with the default `read` and `stop`. Keeps the reading its `start` counted from
+    /// and the one its `del` folded last: an event started once and deleted at unregistration
+    /// counts exactly their difference.
+    struct TickingPmu;
+
+    #[vtable]
+    impl Operations for TickingPmu {
+        type Data = TestData;
+        type EventData = TestEvent;
+
+        test_pmu_callbacks!(event_init);
+
+        fn counter(d: &TestData, _: &Event, _: &TestEvent) -> u64 {
+            if d.0.in_flight.fetch_add(1, Relaxed) > 0 {
+                d.0.overlaps.fetch_add(1, Relaxed);
+            }
+            let start = clock_ns();
+            while clock_ns().saturating_sub(start) < TICKING_READ_NS {
+                core::hint::spin_loop();
+            }
+            d.0.in_flight.fetch_sub(1, Relaxed);
+            d.0.counter.load(Relaxed)
+        }
+
+        fn start(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            let now = Self::counter(d, event, s);
+            d.0.started.store(now, Relaxed);
+            event.start_count(now);
+            event.set_hw_state(HwState::RUNNING);
+        }
+
+        fn del(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
+            // The default `stop`, keeping the reading of its last try: the one it folded. The
+            // counter only grows, and every reading on another CPU that the fold may find in
+            // `prev_count` was taken before (the fold loads it with acquire), so no reading
+            // lags behind it.
+            event.stop_count_monotonic(|| {
+                let now = Self::counter(d, event, s);
+                d.0.final_fold.store(now, Relaxed);
+                now
+            });
+            event.set_hw_state(HwFlag::Stopped | HwFlag::UpToDate);
+        }
+    }
+
+    /// What [`reader_during_unregistration`] shares with its threads.
     #[pin_data]
-    struct Reader {
+    struct Racers {
         counter: Counter,
+        probe: Arc<Probe>,
         stop: Atomic<bool>,
+        /// Set just before the PMU is unregistered: reads may fail with `ENODEV` from then on.
+        revoked: Atomic<bool>,
         backwards: Atomic<u64>,
         reads: Atomic<u64>,
-        last: Atomic<u64>,
+        errors: Atomic<u64>,
+        /// The count each reader read once the PMU was gone.
+        finals: [Atomic<u64>; 2],
+        /// Threads still running.
+        left: Atomic<u32>,
         #[pin]
         done: Completion,
     }
 
-    /// A second thread reads in a tight loop while the PMU is unregistered: its reads never go
-    /// backwards and it ends on the final count.
+    impl Racers {
+        /// Reader `i`: reads on its CPU, without perf core's context lock
+        /// (`perf_event_read_local()`, as BPF reads), until told to stop; then reads the final
+        /// count (`perf_event_read_value()`, which a revoked event answers).
+        fn reader(&self, i: usize) {
+            let mut last = 0;
+            while !self.stop.load(Relaxed) {
+                match self.counter.read_local() {
+                    Ok(v) => {
+                        if v < last {
+                            self.backwards.fetch_add(1, Relaxed);
+                        }
+                        last = v;
+                        if self.reads.fetch_add(1, Relaxed) % 256 == 255 {
+                            fsleep(Delta::from_millis(1));
+                        }
+                    }
+                    Err(e) => {
+                        // `revoked` after the read that found the event revoked (pairs with the
+                        // unregistration's barriers, which follow the store of `revoked`).
+                        smp_mb(barrier::Read);
+                        if e != ENODEV || !self.revoked.load(Relaxed) {
+                            self.errors.fetch_add(1, Relaxed);
+                        }
+                    }
+                }
+            }
+            let v = self.counter.read();
+            if v < last {
+                self.backwards.fetch_add(1, Relaxed);
+            }
+            self.finals[i].store(v, Relaxed);
+        }
+
+        fn finish(&self) {
+            if self.left.fetch_sub(1, Relaxed) == 1 {
+                self.done.complete_all();
+            }
+        }
+    }
+
+    /// Two readers fold on their CPUs (`perf_event_read_local()`, no context lock) while a
+    /// third thread ticks the counter and the PMU is unregistered: the counter moves through
+    /// the race and through the final fold. Reads never go backwards, and the final count every
+    /// reader reads is exact: the progress of the counter from the event's `start` to the
+    /// reading its last `del` folded. A fold that counts a delta twice, or a final fold that
+    /// is lost, shows here.
     #[test]
     fn reader_during_unregistration() -> Result {
         let probe = Probe::new()?;
-        let reg = register::<TestPmu>(c"rust_perf_test_reader", &probe)?;
+        let reg = register::<TickingPmu>(c"rust_perf_test_reader", &probe)?;
         let counter = Counter::open(reg.pmu_type())?;
-        let reader = Arc::pin_init(
-            pin_init!(Reader {
+        let shared = probe.clone();
+        let r = Arc::pin_init(
+            pin_init!(Racers {
                 counter,
+                probe: shared,
                 stop: Atomic::new(false),
+                revoked: Atomic::new(false),
                 backwards: Atomic::new(0),
                 reads: Atomic::new(0),
-                last: Atomic::new(0),
+                errors: Atomic::new(0),
+                finals: [const { Atomic::new(0) }; 2],
+                left: Atomic::new(3),
                 done <- Completion::new(),
             }),
             GFP_KERNEL,
         )?;
-        let r = reader.clone();
-        workqueue::system_long().try_spawn(GFP_KERNEL, move || {
-            while !r.stop.load(Relaxed) {
-                let v = r.counter.read();
-                if v < r.last.load(Relaxed) {
-                    r.backwards.fetch_add(1, Relaxed);
+        // Stops the threads on every way out, a failed spawn included.
+        let stop = ScopeGuard::new(|| r.stop.store(true, Relaxed));
+        for i in 0..2 {
+            let w = r.clone();
+            dfl_wq().try_spawn(GFP_KERNEL, move || {
+                w.reader(i);
+                w.finish();
+            })?;
+        }
+        let w = r.clone();
+        dfl_wq().try_spawn(GFP_KERNEL, move || {
+            let mut n = 0u64;
+            while !w.stop.load(Relaxed) {
+                w.probe.tick(1);
+                n += 1;
+                if n % 4096 == 0 {
+                    fsleep(Delta::from_micros(100));
                 }
-                r.last.store(v, Relaxed);
-                r.reads.fetch_add(1, Relaxed);
             }
-            r.done.complete_all();
+            w.finish();
         })?;
-        for _ in 0..100 {
-            probe.tick(3);
-        }
-        while reader.reads.load(Relaxed) < 10 {
-            fsleep(Delta::from_millis(1));
-        }
+        // The race, for 300 ms.
+        fsleep(Delta::from_millis(300));
+        r.revoked.store(true, Relaxed);
         drop(reg);
-        let after = reader.reads.load(Relaxed);
-        while reader.reads.load(Relaxed) < after + 10 {
-            fsleep(Delta::from_millis(1));
+        let after = probe.counter.load(Relaxed);
+        fsleep(Delta::from_millis(20));
+        drop(stop);
+        r.done.wait_for_completion();
+        let exact = probe
+            .final_fold
+            .load(Relaxed)
+            .checked_sub(probe.started.load(Relaxed));
+        pr_info!(
+            "reader during unregistration: {} reads, {} overlapping, final counts {} and {}, \
+             exact {:?}\n",
+            r.reads.load(Relaxed),
+            probe.overlaps.load(Relaxed),
+            r.finals[0].load(Relaxed),
+            r.finals[1].load(Relaxed),
+            exact
+        );
+        let exact = exact.ok_or(EINVAL)?;
+        assert_eq!(r.errors.load(Relaxed), 0);
+        assert_eq!(r.backwards.load(Relaxed), 0);
+        assert!(r.reads.load(Relaxed) > 0);
+        // The readings did overlap, or the test would show nothing.
+        assert!(probe.overlaps.load(Relaxed) > 0);
+        // The counter moved through the race, and on after the final fold.
+        assert!(exact > 0);
+        assert!(probe.counter.load(Relaxed) > after);
+        for f in &r.finals {
+            assert_eq!(f.load(Relaxed), exact);
         }
-        reader.stop.store(true, Relaxed);
-        reader.done.wait_for_completion();
-        assert_eq!(reader.backwards.load(Relaxed), 0);
-        assert_eq!(reader.last.load(Relaxed), 300);
-        assert_eq!(reader.counter.read(), 300);
+        assert_eq!(r.counter.read(), exact);
         Ok(())
     }
 
@@ -1110,16 +1251,24 @@ mod lifecycle {
     /// `PERF_TYPE_HARDWARE` without a CPU PMU, as under TCG, or an unused dynamic type) to
     /// every PMU in turn, newest first (ours before every PMU of the boot: nothing can answer
     /// for it), and stops at the first answer other than `ENOENT`: a PMU of this abstraction
-    /// answers `ENOENT` and never takes the event, whatever its config says. The unused type
-    /// also tests this where a CPU PMU takes `RAW` and `HARDWARE` (KVM).
+    /// answers `ENOENT` and never takes the event, whatever its config says. Unused dynamic
+    /// types below ours (the type of a PMU registered just before it, gone again) and above it
+    /// test this where a CPU PMU takes `RAW` and `HARDWARE` (KVM), for a check that compares
+    /// the wrong way.
     #[test]
     fn events_of_other_types_are_not_ours() -> Result {
         let probe = Probe::new()?;
+        // Perf core gives a new PMU the lowest free type: `before` gets a lower one than ours.
+        let before = register::<TestPmu>(c"rust_perf_test_type_before", &probe)?;
         let reg = register::<TestPmu>(c"rust_perf_test_type", &probe)?;
         let ours = reg.pmu_type();
+        let below = before.pmu_type();
+        drop(before);
+        assert!(below < ours);
         let types = [
             bindings::perf_type_id_PERF_TYPE_HARDWARE,
             bindings::perf_type_id_PERF_TYPE_RAW,
+            below,
             ours + 1000,
         ];
         for t in types {

@@ -313,6 +313,21 @@ impl Residency {
 #[kunit_tests(i915_pmu_rs)]
 mod tests {
     use super::*;
+    use crate::gt::regs;
+
+    /// A device that stops answering reads all-ones on real hardware (0 under QEMU, which the
+    /// `device_stops_answering` script case meets): no engine's unit is done, no interrupt.
+    #[test]
+    fn irq_status_of_a_gone_device_completes_nothing() {
+        assert_eq!(regs::completed(u32::MAX), None);
+        assert_eq!(regs::completed(0), None);
+        assert_eq!(regs::completed(regs::IRQ_FACTORIAL), Some([true, false]));
+        assert_eq!(regs::completed(regs::IRQ_DMA), Some([false, true]));
+        assert_eq!(
+            regs::completed(regs::IRQ_FACTORIAL | regs::IRQ_DMA),
+            Some([true, true])
+        );
+    }
 
     #[test]
     fn config_round_trip() {

@@ -62,6 +62,18 @@ pub(crate) mod regs {
     /// One transfer. QEMU 7.2's edu aborts the VM on a transfer of all 4 KiB (its range check
     /// is off by one), so a unit of work moves 1 KiB.
     pub(crate) const DMA_UNIT: u32 = 1024;
+
+    /// Which engines' units an `IRQ_STATUS` reading says are done, `[rcs0, bcs0]`, or `None`
+    /// if the reading is no interrupt of this device: 0 (none pending, the interrupt of a
+    /// device sharing the line, or QEMU's answer while memory decoding is off) or all-ones,
+    /// what a read of a device that has gone off the bus returns on real hardware. A driver
+    /// that took all-ones for a status would count interrupts and finish units that never ran.
+    pub(crate) fn completed(status: u32) -> Option<[bool; 2]> {
+        if status == 0 || status == u32::MAX {
+            return None;
+        }
+        Some([status & IRQ_FACTORIAL != 0, status & IRQ_DMA != 0])
+    }
 }
 
 type Bar<'a> = pci::Bar<'a, { regs::END }>;
@@ -262,18 +274,17 @@ impl Gt {
             return IrqReturn::None;
         };
         let status = bar.read32(regs::IRQ_STATUS);
-        if status == 0 {
+        let Some(done) = regs::completed(status) else {
             return IrqReturn::None;
-        }
+        };
         bar.write32(status, regs::IRQ_ACK);
         self.interrupts.fetch_add(1, Relaxed);
         let now = perf::clock_ns();
         let mut st = self.state.lock();
-        if status & regs::IRQ_FACTORIAL != 0 {
-            self.unit_done(&bar, &mut st, Engine::Rcs0);
-        }
-        if status & regs::IRQ_DMA != 0 {
-            self.unit_done(&bar, &mut st, Engine::Bcs0);
+        for e in Engine::ALL {
+            if done[e as usize] {
+                self.unit_done(&bar, &mut st, e);
+            }
         }
         self.schedule(&bar, &mut st, now);
         IrqReturn::Handled
@@ -396,7 +407,7 @@ impl Gt {
         if let Some(bar) = self.bar.try_access() {
             bar.write32(0, regs::STATUS);
             let status = bar.read32(regs::IRQ_STATUS);
-            if status != 0 {
+            if regs::completed(status).is_some() {
                 bar.write32(status, regs::IRQ_ACK);
             }
         }
