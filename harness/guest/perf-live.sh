@@ -210,7 +210,6 @@ sleep 1.5
 irq_later=$(engine_field gt interrupts)
 [ "$irq_later" = "$irq_off" ] || dead_fail "interrupts went on with the device off: $irq_off then $irq_later"
 [ "$(engine_field bcs0 pending)" = 1 ] || dead_fail "bcs0 pending $(engine_field bcs0 pending), not 1"
-n_off=$(lines interrupts "$out")
 t_unb0=$(date +%s%N)
 (echo "$dev" > "$drv/unbind") &
 unbind=$!
