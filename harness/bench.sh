@@ -36,7 +36,7 @@ edu1="-device pcie-root-port,id=pmu_rp1,bus=pcie.0,chassis=2,slot=2 -device edu,
 # bench_boot MEASURES: one boot of the bench guest, results in $RUN.
 bench_boot() {
 	tries=1
-	while ! TCG_THREAD=${TCG_THREAD:-multi} BOOT_APPEND="tsc=reliable" \
+	while ! TCG_THREAD=${TCG_THREAD:-multi} CPUS=2 SOCKETS=1 BOOT_APPEND="tsc=reliable" \
 		EXTRA_QEMU_OPTS="$edu1" sh "$REPO/harness/boot.sh" bench.sh \
 		"$1"; do
 		grep -q 'Oops: int3' "$RUN/console.log" && [ "$tries" -lt 3 ] ||

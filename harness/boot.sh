@@ -31,7 +31,7 @@ say "${GUEST:+[$GUEST] }booting the $FLAVOUR kernel ($accel_what: $why), timeout
 date +%s > "$RUN/boot.start"
 set +e
 timeout -k 10 "$timeout" vng --run "$BUILD" --verbose --disable-microvm --force-9p $accel \
-	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$append" \
+	--cpus "$cpus" --memory "${MEMORY:-3G}" --append "$append" \
 	--rwdir "$RUN" --cwd "$REPO" \
 	--qemu-opts="$(vm_qemu_opts "$RUN")" \
 	--exec "sh $REPO/harness/guest/$guest $RUN $BUILD $*" < /dev/null 2>&1 |

@@ -73,13 +73,16 @@ result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$MUT/results"; say "$1: $2${
 # whose console shows the ERE $4 (a Hangs: field, optional) while it has
 # not finished is stopped then, by QEMU's pid (harness/vm.sh's -pidfile).
 boot_test() {
+	cpus=${CPUS:-4} sockets=${SOCKETS:-2}
 	case $2 in
 	kunit) args=kunit; append="kunit.filter_glob=rust_perf" ;;
 	kselftest\ *) args="only ${2#kselftest }"; append="kunit.enable=0" ;;
-	script\ *) args="script ${2#script }"; append="kunit.enable=0" ;;
+	script\ *) args="script ${2#script }"; append="kunit.enable=0"
+		# Guest b's scripts run on guest b's machine (harness/run.sh).
+		case $2 in *perf-live.sh | *i915-pmu-rs.sh) cpus=2 sockets=1 ;; esac ;;
 	*) die "unknown Test: $2" ;;
 	esac
-	RUN=$1 BOOT_APPEND="$append $3" BOOT_TIMEOUT=$5 \
+	RUN=$1 CPUS=$cpus SOCKETS=$sockets BOOT_APPEND="$append $3" BOOT_TIMEOUT=$5 \
 		sh "$REPO/harness/boot.sh" check.sh $args > "$1/boot.log" 2>&1 &
 	bootpid=$!
 	while kill -0 $bootpid 2>/dev/null; do

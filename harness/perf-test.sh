@@ -26,7 +26,7 @@ else
 	say "perf test on the test kernel and without the perf core patches, side by side"
 	for f in test nocore; do
 		# shellcheck disable=SC2086 # PERF_TEST_IDS: one argument per ID
-		FLAVOUR=$f RUN=$RUN/$f GUEST=$f BOOT_APPEND="${BOOT_APPEND:-} kunit.enable=0" \
+		FLAVOUR=$f RUN=$RUN/$f GUEST=$f CPUS=2 SOCKETS=1 BOOT_APPEND="${BOOT_APPEND:-} kunit.enable=0" \
 			BOOT_TIMEOUT=${BOOT_TIMEOUT:-10800} sh "$REPO/harness/boot.sh" perf-test.sh ${PERF_TEST_IDS:-} &
 		eval "pid_$f=\$!"
 	done

@@ -14,5 +14,5 @@ vm_broker "$RUN"
 trap 'kill $broker_pid 2>/dev/null || true' EXIT
 say "booting the $FLAVOUR kernel ($accel_what: $why); QMP socket: $RUN/qmp.sock (e.g. socat - UNIX-CONNECT:$RUN/qmp.sock)"
 vng --run "$BUILD" --disable-microvm --force-9p $accel \
-	--cpus "${CPUS:-2}" --memory "${MEMORY:-3G}" --append "$shell_append" \
+	--cpus "$cpus" --memory "${MEMORY:-3G}" --append "$shell_append" \
 	--rwdir "$RUN" --cwd "$REPO" --qemu-opts="$(vm_qemu_opts "$RUN")"

@@ -48,13 +48,29 @@ if [ "$kvm" = 1 ]; then
 	tcg=
 	accel_what=KVM
 fi
+# The CPUs: CPUS (default 4) in SOCKETS packages (default 2), of which the
+# guest brings up 2 at boot (maxcpus=2). A package of two CPUs gives a PMU
+# of package scope a cpumask CPU that can go offline with another CPU of
+# the package left to take its events (the kselftest
+# package_event_moves_with_its_cpu, which brings the second package's CPUs
+# up for itself; x86 cannot offline CPU 0, the first of the other package).
+# Four online vCPUs slowed a single-threaded TCG guest down by 1.6 times
+# (guest a of make check, 487 to 796 s) and guest b beside it (579 to
+# 872 s). Guest b of make check, the bench and perf-test boot 2 CPUs in one
+# package (CPUS=2 SOCKETS=1).
+cpus=${CPUS:-4}
+sockets=${SOCKETS:-2}
 # KASAN reports only its first finding per boot unless told otherwise; the
 # kselftest cases that check the kernel log after themselves need all.
 # log_buf_len: a ring buffer that holds the whole run (make stress wrapped
 # the default 256 KiB), so that dmesg.txt starts at the boot (the report
-# checks).
+# checks). tsc=reliable, with more than one package: the kernel marks the
+# TSC of two packages unstable ("TSCs unsynchronized"), switches to the
+# HPET (MMIO, slow under TCG) and local_clock() of two CPUs drifted 5 ms
+# apart (perf core's event times); TCG's TSC is one clock for all vCPUs.
 # shell_append is `make shell`'s.
-params="no5lvl kasan_multi_shot log_buf_len=32M"
+params="no5lvl kasan_multi_shot log_buf_len=32M maxcpus=2"
+[ "$sockets" = 1 ] || params="$params tsc=reliable"
 shell_append="$params ${BOOT_APPEND:-}"
 # rootflags: the root is the host's, exported read-only over 9p
 # (virtme-ng's virtiofsd does not run here: --force-9p skips its tries),
@@ -71,7 +87,7 @@ rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose ${BO
 # adds to them (the bench's second edu device). QEMU's pid goes to
 # $1/qemu.pid, for whoever must stop it (harness/mutants.sh).
 vm_qemu_opts() {
-	echo "$tcg -pidfile $1/qemu.pid -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
+	echo "$tcg -smp $cpus,sockets=$sockets -pidfile $1/qemu.pid -device pcie-root-port,id=pmu_rp0,bus=pcie.0,chassis=1,slot=1 \
 -device edu,id=edu0,bus=pmu_rp0 \
 -qmp unix:$1/qmp.sock,server=on,wait=off -device virtio-serial-pci,id=pmu_vser \
 -chardev socket,id=pmu_host,path=$1/host.sock,server=on,wait=off \

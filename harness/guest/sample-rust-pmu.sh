@@ -1,20 +1,22 @@
 #!/bin/bash
 # End-to-end check of samples/rust/rust_pmu.rs with the real perf tool: the
 # module loads, its PMU is listed with its sysfs tables, `perf stat` counts
-# its ticks, and `rmmod` succeeds while perf still has the event open; perf
-# keeps running and exits cleanly; and a registration the module forgot
-# (safe Rust) goes with the module, not after it. Prints KTAP.
+# its ticks and its clock, and `rmmod` succeeds while perf still has the
+# events open; perf keeps running and exits cleanly; and a registration the
+# module forgot (safe Rust) goes with the module, not after it. Prints KTAP.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tools/testing/selftests/kselftest/ktap_helpers.sh"
 
 pmu=/sys/bus/event_source/devices/rust_pmu
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 
 if modprobe rust_pmu && [ -d "$pmu" ] &&
    [ "$(cat "$pmu/format/event")" = config:0-0 ] &&
    [ "$(cat "$pmu/events/ticks")" = event=0 ] &&
-   [ "$(cat "$pmu/events/ticks.unit")" = ms ] && [ -f "$pmu/cpumask" ]; then
+   [ "$(cat "$pmu/events/ticks.unit")" = ms ] &&
+   [ "$(cat "$pmu/events/clock")" = event=1 ] &&
+   [ "$(cat "$pmu/events/clock.unit")" = ns ] && [ -f "$pmu/cpumask" ]; then
 	ktap_test_pass "rust_pmu_sysfs (type $(cat "$pmu/type"), cpumask $(cat "$pmu/cpumask"))"
 else
 	ktap_print_msg "$(ls -R "$pmu" 2>&1 | head -20)"
@@ -29,7 +31,7 @@ intervals() { lines ticks "$out"; }
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 fn=$(grep ' _R.*RawHrTimerCallback3run.*\[rust_pmu\]$' /proc/kallsyms | cut -d' ' -f1)
 t0=$(date +%s%N)
-perf stat -a -x, -I 250 -e rust_pmu/ticks/ \
+perf stat -a -x, -I 250 -e rust_pmu/ticks/ -e rust_pmu/clock/ \
 	-e timer:hrtimer_expire_entry --filter "function == 0x${fn:-0}" -o "$out" &
 perf=$!
 # perf starts slowly under TCG: unload only once it counts.
@@ -67,6 +69,17 @@ if [ -n "$fn" ] && [ "$ticks" -gt 0 ] && [ "$ticks" -le $((elapsed + 2)) ] && [ 
 else
 	ktap_print_msg "$(head -20 "$out")"
 	ktap_test_fail "perf_stat_counts_ticks"
+fi
+# The clock counts the nanoseconds its event runs: each interval of perf's
+# before rmmod (at least 250 ms each), no more than the time from perf's
+# start to the end of rmmod.
+clock=$(csv_sum clock "$out" 0 "${before:-0}")
+ktap_print_msg "clock: $clock ns in the ${before:-0} intervals before rmmod, $elapsed ms from perf's start to rmmod's end"
+if [ "${before:-0}" -gt 0 ] && [ "$clock" -ge $((before * 240000000)) ] &&
+   [ "$clock" -le $((elapsed * 1000000 + 2000000)) ]; then
+	ktap_test_pass "perf_stat_counts_clock ($clock ns)"
+else
+	ktap_test_fail "perf_stat_counts_clock"
 fi
 if [ "$rc" = 0 ] || [ "$rc" = 130 ]; then
 	ktap_test_pass "perf_exits_cleanly_after_rmmod (exit $rc)"

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Rust PMU sample: a software perf PMU counting the ticks of a 1 ms timer.
+//! Rust PMU sample: a software perf PMU counting the ticks of a 1 ms timer, and the
+//! nanoseconds of the clock.
 //!
 //! ```text
 //! # modprobe rust_pmu
-//! # perf stat -a -e rust_pmu/ticks/ -I 1000
+//! # perf stat -a -e rust_pmu/ticks/,rust_pmu/clock/ -I 1000
 //! # rmmod rust_pmu        # while perf runs: perf keeps its final count
 //! ```
+//!
+//! With `package=1` the PMU counts per package ([`Scope::Package`]): its `cpumask` names one
+//! CPU of each package, `perf stat -a` opens an event on each of them, and when one of these
+//! CPUs goes offline perf core moves its events to another CPU of the package. The driver
+//! needs no CPU hotplug code for that. The counters are the system's, not a package's: every
+//! package's event counts the same ticks and time, and `perf stat -a` adds them up.
 //!
 //! The PMU and its timer live in the module; removing the module drops the
 //! [`Registration`], which folds the final counts into the open events and
@@ -33,9 +40,13 @@ module! {
     type: RustPmu,
     name: "rust_pmu",
     authors: ["pmu-rs developers"],
-    description: "Rust PMU sample: a software PMU counting timer ticks",
+    description: "Rust PMU sample: a software PMU counting timer ticks and time",
     license: "GPL",
     params: {
+        package: bool {
+            default: false,
+            description: "Count per package (Scope::Package), not for the whole system",
+        },
         forget_registration: bool {
             default: false,
             description: "Forget the registration, as a buggy driver might (tests kernel::perf)",
@@ -48,7 +59,10 @@ const TICK: Delta = Delta::from_millis(1);
 kernel::pmu_attributes! {
     static ATTRS = {
         format: { "event" => "config:0-0" },
-        events: { "ticks" => "event=0", unit "ms" },
+        events: {
+            "ticks" => "event=0", unit "ms";
+            "clock" => "event=1", unit "ns";
+        },
     };
 }
 
@@ -103,25 +117,37 @@ impl PmuData {
     }
 }
 
+/// What an event counts: its `config`.
+enum Source {
+    /// The timer's ticks (`event=0`).
+    Ticks,
+    /// The nanoseconds of the monotonic clock (`event=1`).
+    Clock,
+}
+
 struct TickPmu;
 
 #[vtable]
 impl Operations for TickPmu {
     type Data = PmuData;
-    type EventData = ();
+    type EventData = Source;
 
-    fn event_init(_: &PmuData, event: &Event) -> Result {
-        if event.config() != 0 {
-            return Err(ENOENT);
+    fn event_init(_: &PmuData, event: &Event) -> Result<Source> {
+        match event.config() {
+            0 => Ok(Source::Ticks),
+            1 => Ok(Source::Clock),
+            _ => Err(ENOENT),
         }
-        Ok(())
     }
 
-    // `add`, `del`, `start`, `stop` and `read` are the defaults: they count the ticks between
-    // `start` and `stop`, fold on every `stop` (throttling's too) and count nothing while the
-    // event is stopped.
-    fn counter(data: &PmuData, _: &Event, (): &()) -> u64 {
-        data.ticks()
+    // `add`, `del`, `start`, `stop` and `read` are the defaults: they count the progress of
+    // the counter between `start` and `stop`, fold on every `stop` (throttling's too) and count
+    // nothing while the event is stopped.
+    fn counter(data: &PmuData, _: &Event, source: &Source) -> u64 {
+        match source {
+            Source::Ticks => data.ticks(),
+            Source::Clock => kernel::perf::clock_ns(),
+        }
     }
 }
 
@@ -133,7 +159,11 @@ impl kernel::Module for RustPmu {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let options = Options {
             name: c"rust_pmu",
-            scope: Scope::SystemWide,
+            scope: if module_parameters::package.value() {
+                Scope::Package
+            } else {
+                Scope::SystemWide
+            },
             attributes: &ATTRS,
             parent: None,
             capabilities: Capabilities::empty(),

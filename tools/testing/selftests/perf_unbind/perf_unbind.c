@@ -934,7 +934,8 @@ TEST_F_TIMEOUT(gt, mmap_across_unbind, 120)
  * (the cpumask of a system-wide PMU) cannot go offline, so nothing migrates
  * here: another CPU is cycled while events are open on both, the event on
  * the cpumask CPU must count every interrupt and the other one stays
- * readable. The migration itself is the KUnit case
+ * readable. The migration itself is pkg.package_event_moves_with_its_cpu
+ * (the offline path, on a PMU of package scope) and the KUnit case
  * rust_perf.migrated_event_counts_on_its_new_cpu.
  */
 TEST_F_TIMEOUT(gt, cpu_offline_with_events_open, 120)
@@ -2064,6 +2065,396 @@ TEST_F_TIMEOUT(gt, invalid_init, 120)
 	attr_init(&attr, &self->gt, config);
 	EXPECT_EQ(-1, perf_open(&attr, -1, -1, -1));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * A PMU of package scope across CPU hotplug: the sample rust_pmu loaded
+ * with package=1 (samples/rust/rust_pmu.rs), whose "clock" event counts the
+ * nanoseconds it runs. Perf core's cpumask names one CPU of each package;
+ * when that CPU goes offline, perf_event_clear_cpumask() moves the PMU's
+ * events on it to another CPU of the package (perf_pmu_migrate_context())
+ * and the cpumask names that one; with no CPU of the package left, the
+ * events are taken off for good. The guest of `make check` that runs these
+ * has two packages of two CPUs (QEMU's -smp 4,sockets=2, harness/vm.sh).
+ */
+#define SAMPLE_PMU	EVENT_SRC_DIR "/rust_pmu"
+#define SAMPLE_CLOCK	1	/* rust_pmu's events/clock: event=1 */
+#define MAX_CPUS	64
+
+FIXTURE(pkg)
+{
+	int type;
+	__u64 offline;		/* CPUs a test took offline */
+	__u64 brought_up;	/* CPUs the fixture brought online */
+	bool loaded;		/* rust_pmu is loaded by the fixture */
+	__u64 pkg_cpus[MAX_CPUS];	/* the CPUs of each package */
+	int victim, heir;	/* the cpumask CPU of a package of two, the other */
+	int other;		/* the cpumask CPU of another package */
+};
+
+/* Parses a cpulist ("0,2-3") into a mask of CPUs below MAX_CPUS; -EINVAL. */
+static int cpulist_parse(const char *s, __u64 *mask)
+{
+	unsigned long a, b;
+	char *end;
+
+	*mask = 0;
+	while (*s && *s != '\n') {
+		a = strtoul(s, &end, 10);
+		if (end == s)
+			return -EINVAL;
+		b = a;
+		if (*end == '-')
+			b = strtoul(end + 1, &end, 10);
+		if (b < a || b >= MAX_CPUS)
+			return -EINVAL;
+		for (; a <= b; a++)
+			*mask |= 1ULL << a;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* The CPUs of rust_pmu's cpumask file; -errno. */
+static int sample_cpumask(__u64 *mask)
+{
+	char buf[256];
+	int ret = read_text(SAMPLE_PMU "/cpumask", buf, sizeof(buf));
+
+	return ret ? ret : cpulist_parse(buf, mask);
+}
+
+/* The package of an online CPU (its topology directory goes when it is offline); -1. */
+static int cpu_package(int cpu)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", cpu);
+	return read_text(path, buf, sizeof(buf)) ? -1 : atoi(buf);
+}
+
+/* The online CPUs of each package: pkg_cpus[package]. */
+static void packages(__u64 pkg_cpus[MAX_CPUS])
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	memset(pkg_cpus, 0, MAX_CPUS * sizeof(*pkg_cpus));
+	for (int cpu = 0; cpu < ncpus && cpu < MAX_CPUS; cpu++) {
+		int p = cpu_package(cpu);
+
+		if (p >= 0 && p < MAX_CPUS)
+			pkg_cpus[p] |= 1ULL << cpu;
+	}
+}
+
+/* Takes @cpu offline or online, and keeps track in *offline. */
+static int pkg_online(__u64 *offline, int cpu, bool on)
+{
+	int ret = cpu_set_online(cpu, on);
+
+	if (!ret && on)
+		*offline &= ~(1ULL << cpu);
+	else if (!ret)
+		*offline |= 1ULL << cpu;
+	return ret;
+}
+
+/* count, time enabled and time running of a clock event */
+struct clock_read {
+	__u64 value, enabled, running;
+};
+
+static int open_clock(int type, int cpu)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = type,
+		.config = SAMPLE_CLOCK,
+		.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING,
+	};
+	int fd = perf_open(&attr, -1, cpu, -1);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A clock event counts the time perf core has it running, no more, no
+ * less: at its add, perf core starts the running time and the event reads
+ * the clock; at each read, perf core brings the time up to date and the
+ * event folds the clock, both within microseconds of each other. The read
+ * runs on the reader's CPU if it is in the event's package
+ * (PERF_EV_CAP_READ_SCOPE), so the times come from two CPUs' local_clock():
+ * the TSC, which the guests take as reliable (harness/vm.sh); with the TSC
+ * marked unstable, they drifted 5 ms apart. A move counted up to 1.8 ms
+ * that the running time did not have (make check, 2026-12-06).
+ * CLOCK_SLACK_NS bounds the difference, DELTA_SLACK_NS its change between
+ * two reads. A fold lost or doubled when the event moves or its PMU goes
+ * is UNREAD_NS off; an add that kept a stale reading, the time the event
+ * was off during the move (44 ms in that run).
+ */
+#define CLOCK_SLACK_NS	10000000ULL
+#define DELTA_SLACK_NS	5000000ULL
+/* Time a clock event counts unread before it moves or its PMU goes. */
+#define UNREAD_NS	300000000ULL
+
+static void read_clock(struct __test_metadata *_metadata, int fd, struct clock_read *r)
+{
+	ASSERT_EQ(sizeof(*r), read(fd, r, sizeof(*r)));
+	EXPECT_GE(r->value + CLOCK_SLACK_NS, r->running)
+		TH_LOG("count %llu for %llu ns running", (unsigned long long)r->value,
+		       (unsigned long long)r->running);
+	EXPECT_LE(r->value, r->running + CLOCK_SLACK_NS)
+		TH_LOG("count %llu for %llu ns running", (unsigned long long)r->value,
+		       (unsigned long long)r->running);
+}
+
+/* From @a to @b the count grew with the running time, and by at least @min. */
+static void expect_counted(struct __test_metadata *_metadata, const struct clock_read *a,
+			   const struct clock_read *b, __u64 min)
+{
+	__u64 counted = b->value - a->value, ran = b->running - a->running;
+
+	EXPECT_LE(counted, ran + DELTA_SLACK_NS)
+		TH_LOG("%llu ns counted for %llu ns running", (unsigned long long)counted,
+		       (unsigned long long)ran);
+	EXPECT_LE(ran, counted + DELTA_SLACK_NS)
+		TH_LOG("%llu ns counted for %llu ns running", (unsigned long long)counted,
+		       (unsigned long long)ran);
+	EXPECT_LE(min, counted);
+}
+
+/* The cpumask CPU of the package of @cpu, or -1 if the cpumask has none. */
+static int cpumask_cpu_of(struct __test_metadata *_metadata, const __u64 *pkg_cpus, int cpu)
+{
+	__u64 mask, in;
+
+	EXPECT_EQ(0, sample_cpumask(&mask));
+	for (int p = 0; p < MAX_CPUS; p++) {
+		if (!(pkg_cpus[p] & (1ULL << cpu)))
+			continue;
+		in = mask & pkg_cpus[p];
+		EXPECT_GE(1, __builtin_popcountll(in)) TH_LOG("cpumask %#llx", mask);
+		return in ? __builtin_ctzll(in) : -1;
+	}
+	return -1;
+}
+
+FIXTURE_SETUP(pkg)
+{
+	int p0 = cpu_package(0), pv = -1;
+	__u64 mask, c;
+	char buf[32];
+
+	self->offline = 0;
+	self->brought_up = 0;
+	self->loaded = false;
+	self->victim = -1;
+	self->heir = -1;
+	self->other = -1;
+	if (geteuid())
+		SKIP(return, "not root: modprobe and CPU hotplug need root");
+	/*
+	 * The guests boot with maxcpus=2 (harness/vm.sh): the CPUs of the
+	 * second package come up here, and go down again after the test.
+	 */
+	for (int cpu = 1; cpu < sysconf(_SC_NPROCESSORS_CONF) && cpu < MAX_CPUS; cpu++) {
+		char path[PATH_MAX], on[8];
+
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+		if (read_text(path, on, sizeof(on)) || on[0] != '0')
+			continue;
+		ASSERT_EQ(0, cpu_set_online(cpu, true)) TH_LOG("online CPU %d", cpu);
+		self->brought_up |= 1ULL << cpu;
+	}
+	/* From the topology alone: a package of two online CPUs beside CPU 0's. */
+	packages(self->pkg_cpus);
+	for (int p = 0; p < MAX_CPUS && pv < 0; p++)
+		if (p != p0 && __builtin_popcountll(self->pkg_cpus[p]) >= 2)
+			pv = p;
+	if (p0 < 0 || pv < 0)
+		SKIP(return, "no package of two CPUs beside CPU 0's (-smp 4,sockets=2)");
+	if (!access(SAMPLE_PMU, F_OK))
+		SKIP(return, "rust_pmu is loaded already (not with package=1)");
+	ASSERT_EQ(0, system("modprobe rust_pmu package=1"))
+		TH_LOG("modprobe rust_pmu package=1 (CONFIG_SAMPLE_RUST_PMU)");
+	self->loaded = true;
+	ASSERT_EQ(0, read_text(SAMPLE_PMU "/type", buf, sizeof(buf)));
+	self->type = atoi(buf);
+
+	/* The cpumask names one CPU of each package, and no other. */
+	ASSERT_EQ(0, sample_cpumask(&mask));
+	for (int p = 0; p < MAX_CPUS; p++) {
+		if (!self->pkg_cpus[p])
+			continue;
+		ASSERT_EQ(1, __builtin_popcountll(mask & self->pkg_cpus[p]))
+			TH_LOG("cpumask %#llx, package %d: CPUs %#llx",
+			       (unsigned long long)mask, p, (unsigned long long)self->pkg_cpus[p]);
+	}
+	self->other = __builtin_ctzll(mask & self->pkg_cpus[p0]);
+	c = mask & self->pkg_cpus[pv];
+	self->victim = __builtin_ctzll(c);
+	self->heir = __builtin_ctzll(self->pkg_cpus[pv] & ~c);
+	TH_LOG("cpumask %#llx: CPU %d goes offline, CPU %d takes its events, CPU %d's stay",
+	       (unsigned long long)mask, self->victim, self->heir, self->other);
+}
+
+FIXTURE_TEARDOWN(pkg)
+{
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (self->offline & (1ULL << cpu))
+			cpu_set_online(cpu, true);
+	if (self->loaded)
+		syscall(__NR_delete_module, "rust_pmu", O_NONBLOCK);
+	for (int cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (self->brought_up & (1ULL << cpu))
+			cpu_set_online(cpu, false);
+}
+
+/*
+ * The events of the cpumask CPU of a package that goes offline move to the
+ * other CPU of the package, and the cpumask names that one from then on,
+ * also once the first is back; the second CPU going offline moves them
+ * back. Their counts go on without a gap or a doubled fold, 300 ms of
+ * progress that only the move folds included, and the events of the other
+ * package do not move. Then the module goes with the twice moved event
+ * open: its final count is folded on its CPU, unread progress included.
+ */
+TEST_F_TIMEOUT(pkg, package_event_moves_with_its_cpu, 120)
+{
+	struct clock_read r0, r1, r2, r3, r4, c0, c1, f, g;
+	int victim = self->victim, heir = self->heir, fd, ctl;
+	__u64 t0, t1, w0, w1;
+
+	fd = open_clock(self->type, victim);
+	ASSERT_LE(0, fd) TH_LOG("clock on CPU %d: %s", victim, strerror(-fd));
+	ctl = open_clock(self->type, self->other);
+	ASSERT_LE(0, ctl) TH_LOG("clock on CPU %d: %s", self->other, strerror(-ctl));
+	usleep(200000);
+	w0 = now_ns();
+	read_clock(_metadata, fd, &r0);
+	read_clock(_metadata, ctl, &c0);
+	EXPECT_LE(150000000ULL, r0.value);
+	/* Progress nobody reads: only the event's del on CPU @victim folds it. */
+	usleep(UNREAD_NS / 1000);
+
+	t0 = now_ns();
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, false)) TH_LOG("offline CPU %d", victim);
+	t1 = now_ns();
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+	EXPECT_EQ(self->other, cpumask_cpu_of(_metadata, self->pkg_cpus, self->other));
+	usleep(200000);
+	/* Counting on CPU @heir since the move, and what it counted on @victim kept. */
+	read_clock(_metadata, fd, &r1);
+	w1 = now_ns();
+	TH_LOG("offline took %llu ms; the event ran %llu ms of the %llu ms between the reads",
+	       (unsigned long long)(t1 - t0) / 1000000,
+	       (unsigned long long)(r1.running - r0.running) / 1000000,
+	       (unsigned long long)(w1 - w0) / 1000000);
+	/* It ran before the offline and after it, at least. */
+	expect_counted(_metadata, &r0, &r1, UNREAD_NS + 200000000ULL);
+	/* Off while it moved, and neither time grew then. */
+	EXPECT_EQ(r1.enabled, r1.running);
+
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, true)) TH_LOG("online CPU %d", victim);
+	/* The package has a cpumask CPU: the one that came back is not it. */
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, victim));
+	usleep(100000);
+	read_clock(_metadata, fd, &r2);
+	expect_counted(_metadata, &r1, &r2, 100000000ULL);
+	usleep(UNREAD_NS / 1000);
+
+	/* Back to CPU @victim, with what it counted unread on @heir. */
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, false)) TH_LOG("offline CPU %d", heir);
+	EXPECT_EQ(victim, cpumask_cpu_of(_metadata, self->pkg_cpus, victim));
+	read_clock(_metadata, fd, &r3);
+	expect_counted(_metadata, &r2, &r3, UNREAD_NS);
+	EXPECT_EQ(r3.enabled, r3.running);
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, true)) TH_LOG("online CPU %d", heir);
+	EXPECT_EQ(victim, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+
+	/* The other package's event stayed where it was, running all along. */
+	read_clock(_metadata, ctl, &c1);
+	expect_counted(_metadata, &c0, &c1, 2 * UNREAD_NS + 300000000ULL);
+	EXPECT_EQ(c1.enabled, c1.running);
+
+	/*
+	 * The module goes with both events open: perf core takes them off
+	 * their CPUs through del, which folds the final counts, unread
+	 * progress included, as it stops their running time.
+	 */
+	read_clock(_metadata, fd, &r4);
+	usleep(UNREAD_NS / 1000);
+	ASSERT_EQ(0, syscall(__NR_delete_module, "rust_pmu", O_NONBLOCK))
+		TH_LOG("rmmod rust_pmu with events open: %s", strerror(errno));
+	self->loaded = false;
+	EXPECT_NE(0, access(SAMPLE_PMU, F_OK));
+	read_clock(_metadata, fd, &f);
+	expect_counted(_metadata, &r4, &f, UNREAD_NS);
+	read_clock(_metadata, ctl, &c0);
+	expect_counted(_metadata, &c1, &c0, UNREAD_NS);
+	usleep(50000);
+	read_clock(_metadata, fd, &g);
+	EXPECT_EQ(f.value, g.value);
+	EXPECT_EQ(f.running, g.running);
+	expect_revoked(_metadata, fd);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, close(ctl));
+}
+
+/*
+ * With no CPU of its package left, an event is taken off for good: its
+ * count and times stop where its last CPU went (the del there folds), and
+ * it stays off once the CPUs are back, while the package gets a cpumask CPU
+ * again and a new event there counts. The module then goes with the event
+ * that is in no context: its count stays.
+ */
+TEST_F_TIMEOUT(pkg, package_event_without_a_cpu_left, 120)
+{
+	int victim = self->victim, heir = self->heir, fd, fresh;
+	struct clock_read r0, r1, r2, n0, n1;
+
+	fd = open_clock(self->type, victim);
+	ASSERT_LE(0, fd) TH_LOG("clock on CPU %d: %s", victim, strerror(-fd));
+	usleep(200000);
+	read_clock(_metadata, fd, &r0);
+	usleep(UNREAD_NS / 1000);
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, false)) TH_LOG("offline CPU %d", victim);
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, false)) TH_LOG("offline CPU %d", heir);
+	/* No CPU of the package in the cpumask; the other package's is still there. */
+	EXPECT_EQ(self->other, cpumask_cpu_of(_metadata, self->pkg_cpus, self->other));
+	read_clock(_metadata, fd, &r1);
+	expect_counted(_metadata, &r0, &r1, UNREAD_NS);
+	usleep(200000);
+	read_clock(_metadata, fd, &r2);
+	EXPECT_EQ(r1.value, r2.value);
+	EXPECT_EQ(r1.running, r2.running);
+
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, true)) TH_LOG("online CPU %d", heir);
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, true)) TH_LOG("online CPU %d", victim);
+	/* The first CPU back is the package's cpumask CPU. */
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, victim));
+	usleep(100000);
+	read_clock(_metadata, fd, &r2);
+	EXPECT_EQ(r1.value, r2.value);
+	EXPECT_EQ(r1.running, r2.running);
+	fresh = open_clock(self->type, heir);
+	ASSERT_LE(0, fresh) TH_LOG("clock on CPU %d: %s", heir, strerror(-fresh));
+	read_clock(_metadata, fresh, &n0);
+	usleep(100000);
+	read_clock(_metadata, fresh, &n1);
+	expect_counted(_metadata, &n0, &n1, 100000000ULL);
+
+	ASSERT_EQ(0, syscall(__NR_delete_module, "rust_pmu", O_NONBLOCK))
+		TH_LOG("rmmod rust_pmu with events open: %s", strerror(errno));
+	self->loaded = false;
+	read_clock(_metadata, fd, &r2);
+	EXPECT_EQ(r1.value, r2.value);
+	expect_revoked(_metadata, fd);
+	read_clock(_metadata, fresh, &n0);
+	expect_counted(_metadata, &n1, &n0, 0);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, close(fresh));
 }
 
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
