@@ -94,6 +94,9 @@ clean() {
 }
 
 clean "the clean run" "$base"
+mkdir "$tmp/skip" && cp -a "$base/." "$tmp/skip/" &&
+	echo 'ok 0 perf_events:remove_on_exec # SKIP no hardware PMU in this guest (TCG)' >> "$tmp/skip/harness.tap"
+clean "a run with a skip that README.md lists" "$tmp/skip"
 case_ "a WARNING" "FAIL   dmesg: 1 splat lines" \
 	"echo '[    4.000000] WARNING: kernel/events/core.c:13100 at perf_pmu_unregister+0x1/0x2' >> dmesg.txt"
 case_ "a soft lockup" "FAIL   dmesg: 1 splat lines" \
@@ -173,6 +176,12 @@ case_ "a kselftest target with no result" "perf_unbind ran and gave no result" \
 	"sed -i '/perf_unbind/d' kselftest.tap"
 case_ "a perf_unbind case that skipped" "FAIL   perf_unbind: perf_unbind: unbind.final_counts (skipped in the test guest: no edu" \
 	"sed -i 's/^# ok 1 unbind.final_counts\$/# ok 1 unbind.final_counts # SKIP no edu device bound/' kselftest.tap"
+case_ "a skip that README.md does not list" "FAIL   perf-live.sh: failslab # SKIP no failslab (a skip that README.md does not list under Skips)" \
+	"echo 'ok 2 perf-live.sh: failslab # SKIP no failslab' >> harness.tap; sed -i 's/^1\.\.1\$/1..2/' harness.tap"
+case_ "a kselftest case that skipped, not listed" "FAIL   perf_events: mmap: perf_mmap.ring (a skip that README.md does not list under Skips)" \
+	"sed -i 's/^# ok 1 perf_mmap.ring\$/# ok 1 perf_mmap.ring # SKIP no ring/' kselftest.tap"
+case_ "a KUnit case that skipped, not listed" "FAIL   rust_perf.registration_works (a skip that README.md does not list under Skips)" \
+	"sed -i 's/    ok 1 registration_works/    ok 1 registration_works # SKIP no reason/' kunit.log"
 case_ "a taint" "FAIL   taint: 262656" \
 	"echo 262656 > tainted"
 mkdir "$tmp/twin" && cp -a "$base/." "$tmp/twin/" && echo 266240 > "$tmp/twin/tainted" &&
