@@ -43,7 +43,7 @@ cp "$base/kunit.log" "$base/dmesg.txt"
 printf '%s\n' '[    2.279718] DMA-API: preallocated 65536 debug entries' \
 	'[    2.280511] DMA-API: debugging enabled by kernel config' >> "$base/dmesg.txt"
 echo '[    3.000000] i915_pmu_rs 0000:01:00.0: PMU i915rs_0000_01_00.0 registered, type 11' >> "$base/dmesg.txt"
-echo 'ok 1 perf_stat_counts_work' > "$base/harness.tap"
+printf 'TAP version 13\n1..1\nok 1 perf_stat_counts_work\n' > "$base/harness.tap"
 cat > "$base/kselftest.tap" <<'TAP'
 TAP version 13
 1..2
@@ -59,6 +59,10 @@ ok 1 selftests: perf_events: mmap
 ok 2 selftests: perf_unbind: perf_unbind
 TAP
 printf 'perf_events\nperf_unbind\n' > "$base/kselftest.expected"
+# The console: the kernel log and the guest's lines, to the power-off.
+{ cat "$base/dmesg.txt"; echo 'pmu-rs-guest: guest done'
+  echo '[  489.952550] ACPI: PM: Preparing to enter system sleep state S5'
+  echo '[  489.992136] reboot: Power down'; } > "$base/console.log"
 echo 262144 > "$base/tainted"
 : > "$base/kmemleak.txt"
 touch "$base/kmemleak.done"
@@ -90,8 +94,23 @@ clean() {
 }
 
 clean "the clean run" "$base"
+mkdir "$tmp/skip" && cp -a "$base/." "$tmp/skip/" &&
+	echo 'ok 0 perf_events:remove_on_exec # SKIP no hardware PMU in this guest (TCG)' >> "$tmp/skip/harness.tap"
+clean "a run with a skip that README.md lists" "$tmp/skip"
 case_ "a WARNING" "FAIL   dmesg: 1 splat lines" \
 	"echo '[    4.000000] WARNING: kernel/events/core.c:13100 at perf_pmu_unregister+0x1/0x2' >> dmesg.txt"
+case_ "a soft lockup" "FAIL   dmesg: 1 splat lines" \
+	"echo '[   64.000000] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [perf:412]' >> dmesg.txt"
+case_ "a UBSAN report" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] UBSAN: shift-out-of-bounds in drivers/gpu/drm/i915/pmu_rs/gt.rs:120:9' >> dmesg.txt"
+case_ "a debug-objects report" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] ODEBUG: free active (active state 0) object: ffff888004a1c0b8 object type: hrtimer hint: perf_mux_hrtimer_handler+0x0/0x40' >> dmesg.txt"
+case_ "a KASAN report" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] BUG: KASAN: slab-use-after-free in perf_event_read+0x1/0x2' >> dmesg.txt"
+case_ "a lockdep report" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] WARNING: possible circular locking dependency detected' >> dmesg.txt"
+case_ "an Oops" "FAIL   dmesg: 1 splat lines" \
+	"echo '[    4.000000] Oops: general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] SMP KASAN' >> dmesg.txt"
 case_ "an expedited RCU stall" "FAIL   dmesg" \
 	"echo '[    4.000000] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-.... }' >> dmesg.txt"
 case_ "a hung task" "FAIL   dmesg" \
@@ -100,6 +119,10 @@ case_ "a DMA-API report" "FAIL   dmesg" \
 	"echo '[    4.000000] DMA-API: pci 0000:01:00.0: device driver has pending DMA allocations while released from device [count=1]' >> dmesg.txt"
 case_ "a corrupted list" "FAIL   dmesg" \
 	"echo '[    4.000000] list_del corruption. prev->next should be ffff888004a1c0b8' >> dmesg.txt"
+case_ "a splat after the guest took the log" "FAIL   console: 1 splat lines" \
+	"sed -i '/Power down/i [  489.990000] BUG: KASAN: slab-use-after-free in rust_pmu_exit+0x1/0x2' console.log"
+case_ "a guest that did not power off" "FAIL   console: no power-off at its end" \
+	"sed -i '/Power down/d' console.log"
 case_ "a wrapped ring buffer" "the log does not start at the boot" \
 	"sed -i '/Linux version/d' dmesg.txt"
 case_ "kmemleak unavailable" "FAIL   kmemleak: no scan (kmemleak unavailable)" \
@@ -137,10 +160,28 @@ case_ "a suite that kunit.filter_glob selects and did not run" "suite rust_perf 
 	"sed -i '1a [    0.000001] Kernel command line: kunit.filter_glob=rust_perf.x kunit.filter_glob=rust_perf' kunit.log; sed -i '/^\[    1\.0/d' kunit.log"
 case_ "a guest script that died" "FAIL   perf-live.sh exited with status 1" \
 	"echo 'not ok 0 perf-live.sh exited with status 1' >> harness.tap"
+case_ "a guest script's stream cut short" "FAIL   tap: harness.tap: stream 1 (perf_stat_counts_work): plan 1..2, 1 results" \
+	"sed -i 's/^1\.\.1\$/1..2/' harness.tap"
+case_ "a guest script's stream with no plan" "FAIL   tap: harness.tap: stream 1 (perf_stat_counts_work) has no plan" \
+	"sed -i '/^1\.\./d' harness.tap"
+case_ "a guest script's result outside any stream" "FAIL   tap: harness.tap: a result outside any stream: ok 1 x" \
+	"printf 'ok 1 x\n' > harness.tap"
+case_ "a kselftest program cut short" "FAIL   tap: kselftest.tap: perf_unbind: perf_unbind: plan 1..2, 1 results" \
+	"sed -i '/selftests: perf_unbind/,\$ s/^# 1\.\.1\$/# 1..2/' kselftest.tap"
+case_ "a kselftest program with no plan" "FAIL   tap: kselftest.tap: perf_events: mmap has no plan" \
+	"sed -i '0,/^# 1\.\.1\$/{/^# 1\.\.1\$/d}' kselftest.tap"
+case_ "a kselftest runner cut short" "FAIL   tap: kselftest.tap: the runner planned 3 programs and gave 2 results" \
+	"sed -i 's/^1\.\.2\$/1..3/' kselftest.tap"
 case_ "a kselftest target with no result" "perf_unbind ran and gave no result" \
 	"sed -i '/perf_unbind/d' kselftest.tap"
 case_ "a perf_unbind case that skipped" "FAIL   perf_unbind: perf_unbind: unbind.final_counts (skipped in the test guest: no edu" \
 	"sed -i 's/^# ok 1 unbind.final_counts\$/# ok 1 unbind.final_counts # SKIP no edu device bound/' kselftest.tap"
+case_ "a skip that README.md does not list" "FAIL   perf-live.sh: failslab # SKIP no failslab (a skip that README.md does not list under Skips)" \
+	"echo 'ok 2 perf-live.sh: failslab # SKIP no failslab' >> harness.tap; sed -i 's/^1\.\.1\$/1..2/' harness.tap"
+case_ "a kselftest case that skipped, not listed" "FAIL   perf_events: mmap: perf_mmap.ring (a skip that README.md does not list under Skips)" \
+	"sed -i 's/^# ok 1 perf_mmap.ring\$/# ok 1 perf_mmap.ring # SKIP no ring/' kselftest.tap"
+case_ "a KUnit case that skipped, not listed" "FAIL   rust_perf.registration_works (a skip that README.md does not list under Skips)" \
+	"sed -i 's/    ok 1 registration_works/    ok 1 registration_works # SKIP no reason/' kunit.log"
 case_ "a taint" "FAIL   taint: 262656" \
 	"echo 262656 > tainted"
 mkdir "$tmp/twin" && cp -a "$base/." "$tmp/twin/" && echo 266240 > "$tmp/twin/tainted" &&

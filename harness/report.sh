@@ -117,6 +117,62 @@ awk '/^(not )?ok [0-9]+ / {
 	if ($0 ~ /# SKIP/) r = "skip"; else r = ($1 == "not") ? "fail" : "pass"
 	print "C " r " " name }' "$R/harness.tap" 2>/dev/null
 
+# Every TAP stream's plan against the results it gave (kunit.py checks
+# KUnit's): the guest scripts' (harness.tap, a stream per script, from its
+# "TAP version" line to the next; "ok 0"/"not ok 0" lines are check.sh's
+# own, outside the streams) and, in kselftest.tap, the runner's (a result
+# per program) and each program's (its lines under "# ", up to the runner's
+# result for it; a program that did not run, or that skipped without TAP,
+# has none). A stream cut short, one with no plan, or results where no
+# stream is, fail.
+tap_plans() {
+	awk -v what="$2" '
+	function close_stream() {
+		if (!open) return
+		open = 0
+		if (plan == "") { printf "C fail tap: %s: %s has no plan\n", what, sname; bad++ }
+		else if (plan != n) { printf "C fail tap: %s: %s: plan 1..%d, %d results\n", what, sname, plan, n; bad++ }
+		else streams++
+	}
+	/^(K)?TAP version/ { close_stream(); open = 1; plan = ""; n = 0; sname = "stream " ++ns; next }
+	/^1\.\.[0-9]+/ && open && plan == "" { split($1, f, "."); plan = f[3] + 0; next }
+	/^(not )?ok [0-9]+/ {
+		num = ($1 == "not") ? $3 : $2
+		if (num == 0) next
+		if (!open) { printf "C fail tap: %s: a result outside any stream: %s\n", what, $0; bad++; next }
+		if (n++ == 0) { c = $0; sub(/^(not )?ok [0-9]+ /, "", c); sub(/ #.*/, "", c); sname = sname " (" c ")" }
+	}
+	END {
+		close_stream()
+		if (!bad) printf "C pass tap: %s: %d streams, each as long as its plan\n", what, streams
+	}' "$1"
+}
+
+# kselftest.tap: the runner's plan against its results (one per program),
+# and each program's plan against its cases (its lines under "# ").
+kselftest_plans() {
+	awk '
+	/^TAP version/ { next }
+	/^1\.\.[0-9]+/ && plan == "" { split($1, f, "."); plan = f[3] + 0; next }
+	/^# selftests: / { prog = $0; sub(/^# selftests: /, "", prog); inprog = 1; popen = 0; next }
+	inprog && /^# TAP version/ && !popen { popen = 1; pplan = ""; pn = 0; next }
+	inprog && popen && /^# 1\.\.[0-9]+/ && pplan == "" { split($2, f, "."); pplan = f[3] + 0; next }
+	inprog && popen && /^# (not )?ok [0-9]+ / { pn++; next }
+	/^(not )?ok [0-9]+ selftests: / {
+		top++
+		if (popen && pplan == "") { printf "C fail tap: kselftest.tap: %s has no plan\n", prog; bad++ }
+		else if (popen && pplan != pn) { printf "C fail tap: kselftest.tap: %s: plan 1..%d, %d results\n", prog, pplan, pn; bad++ }
+		else if (popen) streams++
+		inprog = popen = 0
+	}
+	END {
+		if (plan == "") { print "C fail tap: kselftest.tap: the runner printed no plan"; bad++ }
+		else if (plan != top) { printf "C fail tap: kselftest.tap: the runner planned %d programs and gave %d results\n", plan, top; bad++ }
+		if (inprog) { printf "C fail tap: kselftest.tap: %s gave no result\n", prog; bad++ }
+		if (!bad) printf "C pass tap: kselftest.tap: %d programs, %d streams, each as long as its plan\n", top, streams
+	}' "$1"
+}
+
 # Of two guests, those that ran kselftests or have their results.
 ks=1
 [ -z "$part" ] || [ -f "$R/kselftest.expected" ] || [ -f "$R/kselftest.tap" ] || ks=0
@@ -146,6 +202,10 @@ ks=1
 			print "C " r " " name " (program)"
 		}
 	}' "$R/kselftest.tap" 2>/dev/null || true  # none in make mutants' kunit and script runs
+
+echo "TAP plans$on"
+[ ! -s "$R/harness.tap" ] || tap_plans "$R/harness.tap" harness.tap
+[ "$ks" = 0 ] || [ ! -f "$R/kselftest.tap" ] || kselftest_plans "$R/kselftest.tap"
 
 echo "splat check$on"
 if [ "$kunit_ran" = 1 ] && { [ ! -s "$R/kunit.log" ] || ! grep -q 'KTAP version' "$R/kunit.log"; }; then
@@ -184,6 +244,23 @@ else
 	# found and the call trace (KASAN names the allocating and freeing
 	# stacks further down; dmesg.txt has it all).
 	grep -E -m 1 -A 29 "$SPLAT" "$R/dmesg.rest" | sed 's/^/M /'
+fi
+# The whole console, from the boot to the power-off (harness/boot.sh's
+# console.log): what the kernel printed after the guest took dmesg.txt (a
+# module's exit, a late timer, a KASAN report at shutdown) too. KCSAN
+# reports are judged above, on dmesg.txt. It must end with the power-off.
+if [ -f "$R/console.log" ]; then
+	awk -v ours="$OURS" -v rest="$R/console.rest" -f "$REPO/harness/kcsan.awk" "$R/console.log" > /dev/null
+	late=$(grep -E "$SPLAT" "$R/console.rest" || true)
+	lines=$(wc -l < "$R/console.log")
+	if [ -n "$late" ]; then
+		echo "C fail console: $(echo "$late" | wc -l) splat lines in the $lines lines from boot to power-off; the first report:"
+		grep -E -m 1 -A 29 "$SPLAT" "$R/console.rest" | sed 's/^/M /'
+	elif ! tail -n 5 "$R/console.log" | grep -q 'reboot: Power down'; then
+		echo "C fail console: no power-off at its end; its last line: $(tail -n 1 "$R/console.log")"
+	else
+		echo "C pass console: $lines lines from boot to power-off, no splat"
+	fi
 fi
 taint=$(cat "$R/tainted")
 oot=$(sed -n 's/.*\] \([^ ]*\): loading out-of-tree module taints kernel.*/\1/p' "$R/dmesg.txt" | sort -u)
@@ -277,11 +354,24 @@ fi
 echo "P $(($(date +%s) - PHASE_START)) report"
 } > "$RUN/report.raw"
 set +e
-awk -v run="$RUN" '
+# A skip is one that README.md lists, with its reason, in the table under
+# "## Skips" (its first column, in backquotes, is the name the report
+# gives); any other fails.
+awk -v run="$RUN" -v readme="$REPO/README.md" '
+	FILENAME == readme {
+		if (/^## /) inskips = ($0 == "## Skips")
+		else if (inskips && /^\| `[^`]+` \|/) { n = $0; sub(/^\| `/, "", n); sub(/`.*/, "", n); allowed[n] = 1 }
+		next
+	}
+	function listed(name) { sub(/ # SKIP.*/, "", name); sub(/ \(.*/, "", name); return name in allowed }
 	/^S / { printf "  %-46s %5s %5s %5s\n", $2, $3, $4, $5; next }
-	/^R / { printf "    %-6s %s\n", toupper($2), $3; next }
+	/^R / { r = $2
+		if (r == "skip" && !listed($3)) { r = "fail"; $3 = $3 " (a skip that README.md does not list under Skips)"; f++; s-- }
+		printf "    %-6s %s\n", toupper(r), $3; next }
 	/^T / { p += $2; f += $3; s += $4; next }
-	/^C / { r = $2; sub(/^C [a-z]+ /, ""); printf "  %-6s %s\n", toupper(r), $0
+	/^C / { r = $2; sub(/^C [a-z]+ /, "")
+		if (r == "skip" && !listed($0)) { r = "fail"; $0 = $0 " (a skip that README.md does not list under Skips)" }
+		printf "  %-6s %s\n", toupper(r), $0
 		if (r == "pass") p++; else if (r == "fail") f++; else if (r != "note") s++; next }
 	/^M / { sub(/^M /, ""); print "         | " $0; next }
 	/^P / { n = $2; sub(/^P [0-9-]+ /, ""); printf "  %6d s  %s\n", n, $0; next }
@@ -290,7 +380,7 @@ awk -v run="$RUN" '
 		print "details: " run
 		printf "%d passed, %d failed", p, f; if (s) printf ", %d skipped", s; print ""
 		exit f > 0 || p == 0
-	}' "$RUN/report.raw" > "$RUN/report.txt"
+	}' "$REPO/README.md" "$RUN/report.raw" > "$RUN/report.txt"
 rc=$?
 cat "$RUN/report.txt"
 exit $rc
