@@ -100,6 +100,23 @@ mod lifecycle {
         fn tick(&self, n: u64) {
             self.counter.fetch_add(n, Relaxed);
         }
+
+        /// A slow reading, as the "hardware" of [`ClockPmu`] and [`TickingPmu`] gives: spins
+        /// for `ns`, then takes `read()`. Counts in `overlaps` the readings that began while
+        /// another was in flight.
+        fn slow_read(&self, ns: u64, read: impl FnOnce() -> u64) -> u64 {
+            if self.in_flight.fetch_add(1, Relaxed) > 0 {
+                self.overlaps.fetch_add(1, Relaxed);
+            }
+            let start = clock_ns();
+            // The fast clock may step back a little: saturate.
+            while clock_ns().saturating_sub(start) < ns {
+                core::hint::spin_loop();
+            }
+            let value = read();
+            self.in_flight.fetch_sub(1, Relaxed);
+            value
+        }
     }
 
     struct TestData(Arc<Probe>);
@@ -442,16 +459,7 @@ mod lifecycle {
         test_pmu_callbacks!(event_init);
 
         fn counter(d: &TestData, _: &Event, _: &TestEvent) -> u64 {
-            if d.0.in_flight.fetch_add(1, Relaxed) > 0 {
-                d.0.overlaps.fetch_add(1, Relaxed);
-            }
-            let start = clock_ns();
-            // The fast clock may step back a little: saturate.
-            while clock_ns().saturating_sub(start) < CLOCK_READ_NS {
-                core::hint::spin_loop();
-            }
-            let now = clock_ns();
-            d.0.in_flight.fetch_sub(1, Relaxed);
+            let now = d.0.slow_read(CLOCK_READ_NS, clock_ns);
             let _ = d.0.first.cmpxchg(0, now, Relaxed);
             let mut largest = d.0.largest.load(Relaxed);
             while largest < now {
@@ -678,15 +686,7 @@ mod lifecycle {
         test_pmu_callbacks!(event_init);
 
         fn counter(d: &TestData, _: &Event, _: &TestEvent) -> u64 {
-            if d.0.in_flight.fetch_add(1, Relaxed) > 0 {
-                d.0.overlaps.fetch_add(1, Relaxed);
-            }
-            let start = clock_ns();
-            while clock_ns().saturating_sub(start) < TICKING_READ_NS {
-                core::hint::spin_loop();
-            }
-            d.0.in_flight.fetch_sub(1, Relaxed);
-            d.0.counter.load(Relaxed)
+            d.0.slow_read(TICKING_READ_NS, || d.0.counter.load(Relaxed))
         }
 
         fn start(d: &TestData, event: &Event, s: &TestEvent, _: EventFlags) {
