@@ -1,7 +1,8 @@
 #!/bin/sh
 # Self-test of the verdict (harness/report.sh), run by `make lint`: a clean
 # synthetic run directory passes, and each kind of trouble a run can hide
-# fails it with a message that says what. Seconds, on the host.
+# fails it with a message that says what. Seconds, on the host. TABLE=1
+# prints each kind with the report's line for it (README.md's table).
 set -eu
 . "$(dirname "$0")/env.sh"
 
@@ -43,6 +44,10 @@ cp "$base/kunit.log" "$base/dmesg.txt"
 printf '%s\n' '[    2.279718] DMA-API: preallocated 65536 debug entries' \
 	'[    2.280511] DMA-API: debugging enabled by kernel config' >> "$base/dmesg.txt"
 echo '[    3.000000] i915_pmu_rs 0000:01:00.0: PMU i915rs_0000_01_00.0 registered, type 11' >> "$base/dmesg.txt"
+# The log with levels (dmesg -r): all info, and one error that
+# harness/kernel-errors lists (failslab's failed probes).
+sed 's/^/<6>/' "$base/dmesg.txt" > "$base/dmesg.raw"
+echo '<3>[    4.000000] i915_pmu_rs 0000:01:00.0: probe with driver i915_pmu_rs failed with error -12' >> "$base/dmesg.raw"
 printf 'TAP version 13\n1..1\nok 1 perf_stat_counts_work\n' > "$base/harness.tap"
 cat > "$base/kselftest.tap" <<'TAP'
 TAP version 13
@@ -83,6 +88,12 @@ case_() {
 	elif ! grep -q -F -- "$want" "$d.out"; then
 		echo "  FAIL  report self-test: $name: no \"$want\" in the report:"
 		sed 's/^/        /' "$d.out"; fail=1
+	elif [ -n "${TABLE:-}" ]; then
+		# TABLE=1: README.md's table, the line the report gave.
+		# A splat's line, then the first line of the report it quotes.
+		echo "| $name | \`$(awk -v w="$want" 'f { if (/^ +\| /) { sub(/^ +/, ""); print } exit }
+			index($0, w) { sub(/^ +/, ""); print; f = 1 }' "$d.out" |
+			paste -s -d ' ' | cut -c 1-160 | sed 's/|/\\|/g')\` |"
 	fi
 }
 
@@ -119,8 +130,24 @@ case_ "a DMA-API report" "FAIL   dmesg" \
 	"echo '[    4.000000] DMA-API: pci 0000:01:00.0: device driver has pending DMA allocations while released from device [count=1]' >> dmesg.txt"
 case_ "a corrupted list" "FAIL   dmesg" \
 	"echo '[    4.000000] list_del corruption. prev->next should be ffff888004a1c0b8' >> dmesg.txt"
+case_ "an error of ours" "FAIL   log levels: ours, at level 3: i915_pmu_rs 0000:01:00.0: not a live edu device (EIO)" \
+	"echo '<3>[    4.100000] i915_pmu_rs 0000:01:00.0: not a live edu device (EIO)' >> dmesg.raw"
+case_ "a critical message of ours" "FAIL   log levels: ours, at level 2" \
+	"echo '<2>[    4.100000] i915_pmu_rs 0000:01:00.0: not a live edu device (ENODEV)' >> dmesg.raw"
+case_ "an error nobody expects" "FAIL   log levels: level 3 and not in harness/kernel-errors: pci 0000:01:00.0: BAR 0: failed to assign" \
+	"echo '<3>[    4.100000] pci 0000:01:00.0: BAR 0: failed to assign' >> dmesg.raw"
+case_ "an emergency" "FAIL   log levels: level 0 and not in harness/kernel-errors" \
+	"echo '<0>[    4.100000] Kernel panic - not syncing: x' >> dmesg.raw"
+case_ "a log without levels" "FAIL   log levels: no dmesg.raw" \
+	"rm dmesg.raw"
 case_ "a splat after the guest took the log" "FAIL   console: 1 splat lines" \
 	"sed -i '/Power down/i [  489.990000] BUG: KASAN: slab-use-after-free in rust_pmu_exit+0x1/0x2' console.log"
+# A real hung-task report, from the quiesce-waits-forever mutant's console
+# (harness/mutants/quiesce-waits-forever.console), printed after the guest
+# took its log.
+grep -v '^#' "$REPO/harness/mutants/quiesce-waits-forever.console" > "$tmp/hung"
+case_ "a hung task in a mutant's console" "| [  492.510893] INFO: task bash:74 blocked for more than 122 seconds." \
+	"sed -i '/Power down/e cat $tmp/hung' console.log"
 case_ "a guest that did not power off" "FAIL   console: no power-off at its end" \
 	"sed -i '/Power down/d' console.log"
 case_ "a wrapped ring buffer" "the log does not start at the boot" \

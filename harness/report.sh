@@ -54,6 +54,25 @@ name_frames() {
 	done
 }
 
+# The err-level (or worse) prints of our kernel code as EREs, one a line:
+# the format strings of dev_/pr_ err, crit, alert and emerg in the kernel
+# crate's perf module, the driver, the sample, the C twin and the lines the
+# series adds ({...} and %x conversions match anything). A kernel message
+# of ours at that level fails the run, listed as expected or not.
+our_errors() {
+	{ cat "$REPO"/rust/kernel/perf/*.rs "$REPO"/drivers/gpu/drm/i915/pmu_rs/*.rs \
+		"$REPO"/samples/rust/*.rs "$REPO"/tools/testing/selftests/perf_unbind/bench_modules/*.c
+	  sed -n 's/^+//p' "$REPO"/patches/*.patch; } 2>/dev/null |
+	perl -0777 -ne 'while (/\b(?:dev|pr)_(?:err|crit|alert|emerg)(?:_ratelimited|_once)?!?\s*\([^"]*?"((?:[^"\\]|\\.)*)"/g) { print "$1\n" }
+		while (/printk\s*\(\s*KERN_(?:ERR|CRIT|ALERT|EMERG)\s*"((?:[^"\\]|\\.)*)"/g) { print "$1\n" }' |
+	sed 's/\\n$//' | sort -u | perl -ne 'chomp;
+		for (split /(\{[^}]*\}|%[-+ #0-9.]*[a-zA-Z]+)/) {
+			if (/^[{%]/) { print ".*"; next }
+			for my $c (split //) { print $c =~ /\w/ ? $c : $c =~ /[\\^]/ ? "\\$c" : "[$c]" }
+		}
+		print "\n"'
+}
+
 # What one guest left in its run directory $1, as report lines. $2 names the
 # guest when `make check` booted two (harness/run.sh): "a" ran KUnit, the
 # harness and sample scripts and the kselftests, "b" the driver script and
@@ -262,6 +281,43 @@ if [ -f "$R/console.log" ]; then
 		echo "C pass console: $lines lines from boot to power-off, no splat"
 	fi
 fi
+# Kernel messages of level err or worse, from the guest's `dmesg -r`
+# ($R/dmesg.raw: "<N>[time] text", N = facility * 8 + level; the kernel's
+# have facility 0, what user space writes to /dev/kmsg has another). One
+# of ours (our_errors) fails; any other fails unless harness/kernel-errors
+# lists it, with the reason it is expected.
+if [ ! -s "$R/dmesg.raw" ]; then
+	echo "C fail log levels: no dmesg.raw (the guest's dmesg -r)"
+else
+	our_errors > "$R/errors.ours"
+	awk -v ours="$R/errors.ours" -v listf="$REPO/harness/kernel-errors" '
+	BEGIN {
+		while ((getline l < ours) > 0) if (l != "") our[++no] = l
+		while ((getline l < listf) > 0) {
+			if (l ~ /^#/ || l == "") continue
+			i = index(l, " ## ")
+			if (!i) { printf "C fail log levels: harness/kernel-errors: no \" ## reason\" in: %s\n", l; bad++; continue }
+			re[++ne] = substr(l, 1, i - 1); why[ne] = substr(l, i + 4)
+		}
+	}
+	{ n++ }
+	match($0, /^<[0-9]+>/) {
+		pri = substr($0, 2, RLENGTH - 2) + 0
+		if (pri >= 8 || pri % 8 > 3) next
+		e++
+		t = substr($0, RLENGTH + 1); sub(/^\[[^]]*\] */, "", t)
+		for (i = 1; i <= no; i++) if (t ~ our[i]) break
+		if (i <= no) { printf "C fail log levels: ours, at level %d: %s\n", pri, t; bad++; next }
+		for (i = 1; i <= ne; i++) if (t ~ re[i]) break
+		if (i <= ne) { seen[i]++; next }
+		printf "C fail log levels: level %d and not in harness/kernel-errors: %s\n", pri, t; bad++
+	}
+	END {
+		if (bad) exit
+		printf "C pass log levels: %d lines, %d of level err or worse, each expected\n", n, e
+		for (i = 1; i <= ne; i++) if (seen[i]) printf "M %d x %s: %s\n", seen[i], re[i], why[i]
+	}' "$R/dmesg.raw"
+fi
 taint=$(cat "$R/tainted")
 oot=$(sed -n 's/.*\] \([^ ]*\): loading out-of-tree module taints kernel.*/\1/p' "$R/dmesg.txt" | sort -u)
 allowed="TAINT_TEST"
@@ -299,6 +355,13 @@ else
 	name_frames "$R" | sed 's/^/M /'
 fi
 
+# What this guest's verdict read, for the head of report.txt: "FILE: N
+# WHAT" for each file (lines matching ERE $3), or "no FILE".
+rd() { if [ -f "$R/$1" ]; then echo "$1 $(grep -c -E -e "$3" "$R/$1" || true) $2"; else echo "no $1"; fi; }
+echo "H${at:+ guest$at:} KUnit $(ls "$R"/kunit.[0-9]*.ktap 2>/dev/null | wc -l) KTAP streams;" \
+	"$(rd harness.tap streams '^TAP version'); $(rd kselftest.tap programs '^(not )?ok [0-9]+ selftests: ');" \
+	"$(rd dmesg.raw lines '')$([ -f "$R/dmesg.raw" ] && echo ", $(grep -c '^<[0-3]>' "$R/dmesg.raw") of the kernel's of level err or worse");" \
+	"$(rd console.log lines ''); $(rd kmemleak.txt reports 'unreferenced object')"
 return 0
 }
 
@@ -364,6 +427,9 @@ awk -v run="$RUN" -v readme="$REPO/README.md" '
 		next
 	}
 	function listed(name) { sub(/ # SKIP.*/, "", name); sub(/ \(.*/, "", name); return name in allowed }
+	FNR == 1 { pass++ }
+	pass == 1 { if (/^H /) { sub(/^H /, ""); print "read: " $0 }; next }
+	/^H / { next }
 	/^S / { printf "  %-46s %5s %5s %5s\n", $2, $3, $4, $5; next }
 	/^R / { r = $2
 		if (r == "skip" && !listed($3)) { r = "fail"; $3 = $3 " (a skip that README.md does not list under Skips)"; f++; s-- }
@@ -380,7 +446,7 @@ awk -v run="$RUN" -v readme="$REPO/README.md" '
 		print "details: " run
 		printf "%d passed, %d failed", p, f; if (s) printf ", %d skipped", s; print ""
 		exit f > 0 || p == 0
-	}' "$REPO/README.md" "$RUN/report.raw" > "$RUN/report.txt"
+	}' "$REPO/README.md" "$RUN/report.raw" "$RUN/report.raw" > "$RUN/report.txt"
 rc=$?
 cat "$RUN/report.txt"
 exit $rc

@@ -2,8 +2,8 @@
 # Runs inside the guest for `make check`, `make stress` and `make kcsan`:
 # the harness self-test, the kselftests, then a kmemleak scan. Results
 # land in $RUN for the host to report: mode, kunit.log (boot dmesg with
-# the KUnit KTAP), harness.tap, kselftest.tap, kmemleak.txt, dmesg.txt and
-# tainted.
+# the KUnit KTAP), harness.tap, kselftest.tap, kmemleak.txt, dmesg.txt,
+# dmesg.raw and tainted.
 #
 #   check.sh RUN BUILD [check [a|b] | stress | kcsan | only TARGET[:TEST] |
 #                       kunit | script NAME]
@@ -142,10 +142,20 @@ fi
 if [ -n "$targets" ]; then
 	# Upstream's kselftests that need a hardware PMU or looser timeouts are
 	# skipped with a TAP SKIP line, those of the targets this boot runs.
+	# An entry TARGET:PROGRAM skips the program; TARGET:PROGRAM:CASE only
+	# that kselftest_harness case of it (the runner passes the program
+	# KSELFTEST_<PROGRAM>_ARGS; -T excludes a case), the program's other
+	# cases run.
 	skip() {
 		for t in $(grep -v '^#' "$REPO/harness/guest/$1"); do
 			case " $(echo $targets) " in *" ${t%%:*} "*) ;; *) continue ;; esac
-			sel="$sel -S $t"
+			case $t in
+			*:*:*)
+				p=${t#*:} p=${p%%:*}
+				v=KSELFTEST_$(echo "$p" | tr 'a-z.-' 'A-Z__')_ARGS
+				eval "export $v=\"\${$v:+\$$v }-T ${t##*:}\"" ;;
+			*) sel="$sel -S $t" ;;
+			esac
 			echo "ok 0 $t # SKIP $2" >> "$RUN/harness.tap"
 			log "  skip $t: $2"
 		done
@@ -210,6 +220,9 @@ fi
 
 phase kmemleak scan
 dmesg > "$RUN/dmesg.txt"
+# The same with each message's facility and level ("<N>"), for the
+# report's check of messages of level err and worse.
+dmesg -r > "$RUN/dmesg.raw"
 cat /proc/sys/kernel/tainted > "$RUN/tainted"
 touch "$RUN/guest.done"
 log "guest done"
