@@ -2457,6 +2457,73 @@ TEST_F_TIMEOUT(pkg, package_event_without_a_cpu_left, 120)
 	EXPECT_EQ(0, close(fresh));
 }
 
+/* rmmod rust_pmu, then modprobe it again with package=1: its new type. */
+static int reload_package_pmu(struct __test_metadata *_metadata, bool *loaded)
+{
+	char buf[32];
+
+	EXPECT_EQ(0, syscall(__NR_delete_module, "rust_pmu", O_NONBLOCK))
+		TH_LOG("rmmod rust_pmu: %s", strerror(errno));
+	*loaded = false;
+	if (system("modprobe rust_pmu package=1"))
+		return -1;
+	*loaded = true;
+	return read_text(SAMPLE_PMU "/type", buf, sizeof(buf)) ? -1 : atoi(buf);
+}
+
+/*
+ * A package PMU registered while CPUs of a package are offline: perf core
+ * keeps the scope's cpumask through CPU hotplug, not per PMU, so the new
+ * PMU's cpumask names the package's CPU that is online, an event cannot
+ * open on the offline one (ENODEV), and an event on the cpumask CPU
+ * counts and moves once that CPU goes in turn. Registered with the whole
+ * package offline, the cpumask has none of its CPUs and an open there
+ * fails; the first CPU back joins the cpumask and counts.
+ */
+TEST_F_TIMEOUT(pkg, package_pmu_loaded_with_a_cpu_offline, 120)
+{
+	int victim = self->victim, heir = self->heir, type, fd;
+	struct clock_read r0, r1;
+
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, false)) TH_LOG("offline CPU %d", victim);
+	type = reload_package_pmu(_metadata, &self->loaded);
+	ASSERT_LE(0, type) TH_LOG("modprobe rust_pmu package=1 with CPU %d offline", victim);
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+	EXPECT_EQ(self->other, cpumask_cpu_of(_metadata, self->pkg_cpus, self->other));
+	EXPECT_EQ(-ENODEV, open_clock(type, victim));
+	fd = open_clock(type, heir);
+	ASSERT_LE(0, fd) TH_LOG("clock on CPU %d: %s", heir, strerror(-fd));
+	usleep(100000);
+	read_clock(_metadata, fd, &r0);
+	usleep(UNREAD_NS / 1000);
+	/* Back, the first CPU does not take the cpumask; then the heir goes. */
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, true)) TH_LOG("online CPU %d", victim);
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, false)) TH_LOG("offline CPU %d", heir);
+	EXPECT_EQ(victim, cpumask_cpu_of(_metadata, self->pkg_cpus, victim));
+	read_clock(_metadata, fd, &r1);
+	expect_counted(_metadata, &r0, &r1, UNREAD_NS);
+	EXPECT_EQ(0, close(fd));
+
+	/* The whole package offline at the registration. */
+	ASSERT_EQ(0, pkg_online(&self->offline, victim, false)) TH_LOG("offline CPU %d", victim);
+	type = reload_package_pmu(_metadata, &self->loaded);
+	ASSERT_LE(0, type) TH_LOG("modprobe rust_pmu package=1 with CPUs %d and %d offline",
+				  victim, heir);
+	EXPECT_EQ(-1, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+	EXPECT_EQ(self->other, cpumask_cpu_of(_metadata, self->pkg_cpus, self->other));
+	EXPECT_EQ(-ENODEV, open_clock(type, heir));
+	ASSERT_EQ(0, pkg_online(&self->offline, heir, true)) TH_LOG("online CPU %d", heir);
+	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, heir));
+	fd = open_clock(type, heir);
+	ASSERT_LE(0, fd) TH_LOG("clock on CPU %d: %s", heir, strerror(-fd));
+	read_clock(_metadata, fd, &r0);
+	usleep(100000);
+	read_clock(_metadata, fd, &r1);
+	expect_counted(_metadata, &r0, &r1, 100000000ULL);
+	EXPECT_EQ(0, close(fd));
+}
+
 TEST_F_TIMEOUT(gt, kernel_stays_healthy, 120)
 {
 	/* TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN, TAINT_SOFTLOCKUP */
