@@ -2229,6 +2229,18 @@ static void expect_counted(struct __test_metadata *_metadata, const struct clock
 	EXPECT_LE(min, counted);
 }
 
+/* @wait_us later, the event still reads the count and running time of @at. */
+static void expect_stopped(struct __test_metadata *_metadata, int fd,
+			   const struct clock_read *at, unsigned int wait_us)
+{
+	struct clock_read r;
+
+	usleep(wait_us);
+	read_clock(_metadata, fd, &r);
+	EXPECT_EQ(at->value, r.value);
+	EXPECT_EQ(at->running, r.running);
+}
+
 /* The cpumask CPU of the package of @cpu, or -1 if the cpumask has none. */
 static int cpumask_cpu_of(struct __test_metadata *_metadata, const __u64 *pkg_cpus, int cpu)
 {
@@ -2351,7 +2363,7 @@ FIXTURE_TEARDOWN(pkg)
  */
 TEST_F_TIMEOUT(pkg, package_event_moves_with_its_cpu, 120)
 {
-	struct clock_read r0, r1, r2, r3, r4, c0, c1, f, g;
+	struct clock_read r0, r1, r2, r3, r4, c0, c1, f;
 	int victim = self->victim, heir = self->heir, fd, ctl;
 	__u64 t0, t1, w0, w1;
 
@@ -2422,10 +2434,7 @@ TEST_F_TIMEOUT(pkg, package_event_moves_with_its_cpu, 120)
 	expect_counted(_metadata, &r4, &f, UNREAD_NS);
 	read_clock(_metadata, ctl, &c0);
 	expect_counted(_metadata, &c1, &c0, UNREAD_NS);
-	usleep(50000);
-	read_clock(_metadata, fd, &g);
-	EXPECT_EQ(f.value, g.value);
-	EXPECT_EQ(f.running, g.running);
+	expect_stopped(_metadata, fd, &f, 50000);
 	expect_revoked(_metadata, fd);
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ(0, close(ctl));
@@ -2454,19 +2463,13 @@ TEST_F_TIMEOUT(pkg, package_event_without_a_cpu_left, 120)
 	EXPECT_EQ(self->other, cpumask_cpu_of(_metadata, self->pkg_cpus, self->other));
 	read_clock(_metadata, fd, &r1);
 	expect_counted(_metadata, &r0, &r1, UNREAD_NS);
-	usleep(200000);
-	read_clock(_metadata, fd, &r2);
-	EXPECT_EQ(r1.value, r2.value);
-	EXPECT_EQ(r1.running, r2.running);
+	expect_stopped(_metadata, fd, &r1, 200000);
 
 	ASSERT_EQ(0, pkg_online(&self->offline, heir, true)) TH_LOG("online CPU %d", heir);
 	ASSERT_EQ(0, pkg_online(&self->offline, victim, true)) TH_LOG("online CPU %d", victim);
 	/* The first CPU back is the package's cpumask CPU. */
 	EXPECT_EQ(heir, cpumask_cpu_of(_metadata, self->pkg_cpus, victim));
-	usleep(100000);
-	read_clock(_metadata, fd, &r2);
-	EXPECT_EQ(r1.value, r2.value);
-	EXPECT_EQ(r1.running, r2.running);
+	expect_stopped(_metadata, fd, &r1, 100000);
 	fresh = open_clock(self->type, heir);
 	ASSERT_LE(0, fresh) TH_LOG("clock on CPU %d: %s", heir, strerror(-fresh));
 	read_clock(_metadata, fresh, &n0);
